@@ -1,0 +1,78 @@
+// The graph verifier: run after lowering and after every pass.
+#include <set>
+
+#include "core/ir/graph.h"
+#include "core/ops/registry.h"
+
+namespace nng {
+
+std::vector<std::string> verify(const Graph &g) {
+  std::vector<std::string> problems;
+  auto bad = [&](const std::string &s) { problems.push_back(s); };
+  const auto &values = g.values();
+  std::vector<bool> defined(values.size(), false);
+  std::set<std::string> names;
+
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Value &v = values[i];
+    if (!v.name.empty() && !names.insert(v.name).second)
+      bad("value name '" + v.name + "' is used twice");
+    if (v.kind != ValueKind::Node)
+      defined[i] = true;
+    for (const Dim &d : v.type.shape)
+      if (d.isKnown() && d.value < 0)
+        bad("value '" + v.name + "' has a negative dimension");
+  }
+
+  for (size_t n = 0; n < g.nodes().size(); ++n) {
+    const Node &node = g.nodes()[n];
+    std::string where = "node " + std::to_string(n) + " (" + node.op + ")";
+    const OpDef *op = opRegistry().find(node.op);
+    if (!op) {
+      bad(where + ": unknown op");
+      continue;
+    }
+    std::vector<TensorType> inTypes;
+    bool inputsOk = true;
+    for (ValueId in : node.inputs) {
+      if (in < 0 || static_cast<size_t>(in) >= values.size() || !defined[in]) {
+        bad(where + ": input used before it is defined");
+        inputsOk = false;
+        continue;
+      }
+      inTypes.push_back(values[in].type);
+    }
+    if (node.output < 0 || static_cast<size_t>(node.output) >= values.size() ||
+        values[node.output].producer != static_cast<NodeId>(n)) {
+      bad(where + ": output does not point back to the node");
+      continue;
+    }
+    defined[node.output] = true;
+    if (!inputsOk)
+      continue;
+    try {
+      AttrMap attrs = node.attrs;
+      TensorType t = inferType(*op, inTypes, attrs);
+      if (attrs != node.attrs)
+        bad(where + ": attributes are not complete (defaults not filled)");
+      if (t != values[node.output].type)
+        bad(where + ": stored type " + values[node.output].type.str() + " differs from inferred " +
+            t.str());
+    } catch (const TypeError &e) {
+      bad(where + ": " + e.what());
+    }
+  }
+
+  for (ValueId o : g.outputs())
+    if (o < 0 || static_cast<size_t>(o) >= values.size() || !defined[o])
+      bad("output is not a defined value");
+  if (auto loss = g.loss()) {
+    if (*loss < 0 || static_cast<size_t>(*loss) >= values.size())
+      bad("loss is not a defined value");
+    else if (values[*loss].type.rank() != 0)
+      bad("loss '" + values[*loss].name + "' is not a scalar: " + values[*loss].type.str());
+  }
+  return problems;
+}
+
+} // namespace nng

@@ -1,0 +1,24 @@
+// Registration entry points, one per op family file (called once from opRegistry()).
+#pragma once
+
+namespace nng {
+class OpRegistry;
+
+void registerElementwiseOps(OpRegistry &r); // ops/elementwise.cpp
+void registerLinalgOps(OpRegistry &r);      // ops/linalg.cpp
+void registerShapeOps(OpRegistry &r);       // ops/shape_ops.cpp
+void registerReductionOps(OpRegistry &r);   // ops/reduction.cpp
+void registerLossOps(OpRegistry &r);        // ops/loss.cpp
+void registerNnOps(OpRegistry &r);          // ops/nn.cpp: conv, pooling, norms, dropout, embedding
+void registerFusedOps(OpRegistry &r);       // ops/fused.cpp
+
+inline void registerAllOpFamilies(OpRegistry &r) {
+  registerElementwiseOps(r);
+  registerLinalgOps(r);
+  registerShapeOps(r);
+  registerReductionOps(r);
+  registerLossOps(r);
+  registerNnOps(r);
+  registerFusedOps(r);
+}
+} // namespace nng
