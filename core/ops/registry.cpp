@@ -38,6 +38,12 @@ void OpRegistry::add(OpDef def) {
   ops_.emplace(name, std::move(def));
 }
 
+void OpRegistry::setGrad(const std::string &op, GradFn grad) {
+  auto it = ops_.find(op);
+  NNG_CHECK(it != ops_.end(), "gradient for an unregistered op: " + op);
+  it->second.grad = std::move(grad);
+}
+
 const OpDef *OpRegistry::find(const std::string &name) const {
   auto it = ops_.find(name);
   return it == ops_.end() ? nullptr : &it->second;

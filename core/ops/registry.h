@@ -51,6 +51,10 @@ struct OpCall {
 };
 
 using InferFn = std::function<TensorType(const OpCall &)>;
+class GradBuilder; // core/ops/grad.h
+// Reverse-mode rule: given the gradient of the node's output, emits nodes computing
+// the gradient of each input (kNone where there is none: integer inputs, labels).
+using GradFn = std::function<std::vector<int32_t>(GradBuilder &b, int32_t dOut)>;
 // FLOPs of one application with every symbolic dimension bound to `batch`.
 using FlopsFn = std::function<double(const OpCall &, const TensorType &out, int64_t batch)>;
 
@@ -64,11 +68,13 @@ struct OpDef {
   FlopsFn flops;
   FusionKind fusion = FusionKind::Opaque;
   std::string doc;
+  GradFn grad; // empty: not differentiable (set with OpRegistry::setGrad beside the op)
 };
 
 class OpRegistry {
 public:
   void add(OpDef def);
+  void setGrad(const std::string &op, GradFn grad);
   const OpDef *find(const std::string &name) const;
   std::vector<std::string> names() const; // sorted
   const std::map<std::string, OpDef> &all() const { return ops_; }

@@ -1,6 +1,7 @@
 list(APPEND NNG_CORE_SOURCES
   ops/registry.cpp
   ops/rules.cpp
+  ops/grad.cpp
   ops/elementwise.cpp
   ops/linalg.cpp
   ops/shape_ops.cpp

@@ -1,0 +1,111 @@
+// The `nng` executable: parses the command line with CLI11, runs the chosen
+// subcommand and maps every outcome to an exit code (0 ok, 1 input error, 2 usage
+// error, 3 internal error). Data goes to stdout, diagnostics to stderr.
+#include <algorithm>
+#include <exception>
+#include <iostream>
+#include <new>
+
+#include "cli/commands.h"
+
+#ifndef NNG_VERSION
+#error "NNG_VERSION must be defined by the build"
+#endif
+
+namespace nng::cli {
+
+std::string displayName(const std::string &path) { return path == "-" ? "<stdin>" : path; }
+
+void printUserError(const UserError &e) {
+  DiagnosticSink sink;
+  std::cerr << sink.format(e.diagnostic());
+}
+
+int writeStdout(const std::string &text) {
+  std::cout << text << std::flush;
+  if (!std::cout) {
+    std::cerr << "nng: error: cannot write to standard output\n";
+    return kExitInputError;
+  }
+  return kExitOk;
+}
+
+namespace {
+
+const char *kRootFooter =
+    "Examples:\n"
+    "  nng check examples/*.nn\n"
+    "  nng print examples/mlp.nn\n"
+    "  nng print examples/cnn.nn --format dot | dot -Tsvg > cnn.svg\n"
+    "  nng print examples/resmlp.nn | nng print -     # the printed form reads back\n"
+    "  nng devices\n\n"
+    "Exit codes: 0 success, 1 input error (bad source or file), 2 usage error,\n"
+    "3 internal error. Run 'nng help COMMAND' or 'nng COMMAND --help' for details.";
+
+// The command whose options were being parsed when an error happened, for the hint.
+std::string failingCommand(const CLI::App &root) {
+  auto parsed = root.get_subcommands();
+  return parsed.empty() ? "" : " " + parsed.back()->get_name();
+}
+
+int usageError(const std::string &message, const std::string &command) {
+  std::cerr << "nng: error: " << message << "\n"
+            << "Run 'nng help" << command << "' for usage.\n";
+  return kExitUsageError;
+}
+
+int run(int argc, char **argv) {
+  CLI::App root{"nng: a language, compiler and trainer for neural networks", "nng"};
+  root.set_version_flag("--version", std::string("nng ") + NNG_VERSION);
+  root.footer(kRootFooter);
+  root.require_subcommand(0, 1);
+  std::vector<Command> commands = {addCheck(root), addPrint(root), addDevices(root),
+                                   addHelp(root)};
+
+  // An unknown command would otherwise read as "argument not expected"; name it.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string word = argv[1];
+    std::vector<std::string> names;
+    for (const Command &c : commands)
+      names.push_back(c.app->get_name());
+    if (std::find(names.begin(), names.end(), word) == names.end()) {
+      std::string hint = closestMatch(word, names);
+      return usageError("unknown command '" + word + "'" +
+                            (hint.empty() ? "" : "; did you mean '" + hint + "'?"),
+                        "");
+    }
+  }
+
+  try {
+    root.parse(argc, argv);
+  } catch (const CLI::Success &e) { // --help, --version
+    return root.exit(e);
+  } catch (const CLI::ParseError &e) {
+    return usageError(e.what(), failingCommand(root));
+  }
+  for (const Command &c : commands)
+    if (c.app->parsed())
+      return c.run();
+  // No command: show what there is, as a usage error.
+  std::cerr << root.help();
+  return kExitUsageError;
+}
+
+} // namespace
+} // namespace nng::cli
+
+int main(int argc, char **argv) {
+  try {
+    return nng::cli::run(argc, argv);
+  } catch (const nng::UserError &e) {
+    nng::cli::printUserError(e);
+    return nng::cli::kExitInputError;
+  } catch (const std::bad_alloc &) {
+    std::cerr << "nng: internal error: out of memory\n";
+  } catch (const std::exception &e) {
+    std::cerr << "nng: internal error: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "nng: internal error: unknown exception\n";
+  }
+  return nng::cli::kExitInternal;
+}

@@ -1,0 +1,285 @@
+// Convolution and pooling CPU kernels (see conv.h).
+#include "core/cpu/kernels/conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include <omp.h>
+
+#include "core/cpu/kernels/linalg.h"
+#include "core/diag/diagnostic.h"
+
+namespace nng::cpu {
+
+namespace {
+
+int64_t colSize(int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw, int64_t stride,
+                int64_t pad) {
+  return c * kh * kw * convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
+}
+
+// Forward: images in parallel when every thread gets at least one.
+int64_t imagesInFlight(int64_t n) {
+  const int64_t threads = omp_get_max_threads();
+  return n >= threads && threads > 1 ? threads : 1;
+}
+
+} // namespace
+
+int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t kh,
+                              int64_t kw, int64_t stride, int64_t pad) {
+  // The backward holds a col and a dcol matrix at once.
+  return colSize(c, height, width, kh, kw, stride, pad) * std::max<int64_t>(2, imagesInFlight(n));
+}
+
+template <typename T>
+void im2col(T *col, const T *x, int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw,
+            int64_t stride, int64_t pad) {
+  const int64_t oh = convOutSize(height, kh, stride, pad), ow = convOutSize(width, kw, stride, pad);
+  const int64_t rows = c * kh * kw;
+#pragma omp parallel for if (rows * oh * ow >= kParallelMin) schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t ch = r / (kh * kw), ki = r / kw % kh, kj = r % kw;
+    const T *plane = x + ch * height * width;
+    T *out = col + r * oh * ow;
+    for (int64_t oy = 0; oy < oh; ++oy) {
+      const int64_t iy = oy * stride - pad + ki;
+      T *o = out + oy * ow;
+      if (iy < 0 || iy >= height) {
+        std::fill(o, o + ow, T(0));
+        continue;
+      }
+      const T *src = plane + iy * width;
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t ix = ox * stride - pad + kj;
+        o[ox] = (ix >= 0 && ix < width) ? src[ix] : T(0);
+      }
+    }
+  }
+}
+
+template <typename T>
+void col2im(T *x, const T *col, int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw,
+            int64_t stride, int64_t pad) {
+  const int64_t oh = convOutSize(height, kh, stride, pad), ow = convOutSize(width, kw, stride, pad);
+  // One task per channel: a channel's plane only receives its own rows, added in a
+  // fixed order.
+#pragma omp parallel for if (c * kh * kw * oh * ow >= kParallelMin && c > 1) schedule(static)
+  for (int64_t ch = 0; ch < c; ++ch) {
+    T *plane = x + ch * height * width;
+    std::fill(plane, plane + height * width, T(0));
+    for (int64_t ki = 0; ki < kh; ++ki)
+      for (int64_t kj = 0; kj < kw; ++kj) {
+        const T *in = col + ((ch * kh + ki) * kw + kj) * oh * ow;
+        for (int64_t oy = 0; oy < oh; ++oy) {
+          const int64_t iy = oy * stride - pad + ki;
+          if (iy < 0 || iy >= height)
+            continue;
+          T *dst = plane + iy * width;
+          for (int64_t ox = 0; ox < ow; ++ox) {
+            const int64_t ix = ox * stride - pad + kj;
+            if (ix >= 0 && ix < width)
+              dst[ix] += in[oy * ow + ox];
+          }
+        }
+      }
+  }
+}
+
+template <typename T>
+void conv2d_fwd(T *y, const T *x, const T *weight, int64_t n, int64_t c, int64_t height,
+                int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride, int64_t pad,
+                T *workspace) {
+  NNG_CHECK(stride >= 1 && pad >= 0 && height + 2 * pad >= kh && width + 2 * pad >= kw,
+            "conv2d: bad window");
+  const int64_t ohw = convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
+  const int64_t ckk = c * kh * kw, cs = ckk * ohw;
+  const int64_t inFlight = imagesInFlight(n);
+#pragma omp parallel for if (inFlight > 1) schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    T *col = workspace + (inFlight > 1 ? omp_get_thread_num() : 0) * cs;
+    im2col(col, x + i * c * height * width, c, height, width, kh, kw, stride, pad);
+    gemm(y + i * f * ohw, weight, col, f, ohw, ckk, false, false, T(1), T(0));
+  }
+}
+
+template <typename T>
+void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int64_t n, int64_t c,
+                int64_t height, int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride,
+                int64_t pad, T *workspace) {
+  const int64_t ohw = convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
+  const int64_t ckk = c * kh * kw, cs = ckk * ohw, chw = c * height * width;
+  T *col = workspace, *dcol = workspace + cs;
+  if (dweight && n == 0)
+    std::fill(dweight, dweight + f * ckk, T(0));
+  // Images in order: dweight accumulates image by image (beta = 1 after the first).
+  for (int64_t i = 0; i < n; ++i) {
+    const T *g = dy + i * f * ohw;
+    if (dweight) {
+      im2col(col, x + i * chw, c, height, width, kh, kw, stride, pad);
+      gemm(dweight, g, col, f, ckk, ohw, false, true, T(1), i == 0 ? T(0) : T(1));
+    }
+    if (dx) {
+      gemm(dcol, weight, g, ckk, ohw, f, true, false, T(1), T(0));
+      col2im(dx + i * chw, dcol, c, height, width, kh, kw, stride, pad);
+    }
+  }
+}
+
+template <typename T>
+void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int64_t height,
+                    int64_t width, int64_t kernel, int64_t stride, int64_t pad) {
+  const int64_t oh = convOutSize(height, kernel, stride, pad);
+  const int64_t ow = convOutSize(width, kernel, stride, pad);
+  const int64_t planes = n * c;
+#pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T *in = x + p * height * width;
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t at = -1;
+        for (int64_t ki = 0; ki < kernel; ++ki) {
+          const int64_t iy = oy * stride - pad + ki;
+          if (iy < 0 || iy >= height)
+            continue;
+          for (int64_t kj = 0; kj < kernel; ++kj) {
+            const int64_t ix = ox * stride - pad + kj;
+            if (ix < 0 || ix >= width)
+              continue;
+            const T v = in[iy * width + ix];
+            if (at < 0 || v > best || (v != v && best == best)) { // NaN wins and stays
+              best = v;
+              at = iy * width + ix;
+            }
+          }
+        }
+        const int64_t o = (p * oh + oy) * ow + ox;
+        y[o] = best;
+        if (argmax)
+          argmax[o] = at;
+      }
+  }
+}
+
+template <typename T>
+void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, int64_t n, int64_t c,
+                    int64_t height, int64_t width, int64_t kernel, int64_t stride, int64_t pad) {
+  const int64_t oh = convOutSize(height, kernel, stride, pad);
+  const int64_t ow = convOutSize(width, kernel, stride, pad);
+  const int64_t planes = n * c, hw = height * width;
+#pragma omp parallel for if (planes * hw >= kParallelMin) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    T *d = dx + p * hw;
+    std::fill(d, d + hw, T(0));
+    for (int64_t o = p * oh * ow; o < (p + 1) * oh * ow; ++o)
+      if (argmax[o] >= 0)
+        d[argmax[o]] += dy[o];
+  }
+}
+
+template <typename T>
+void avg_pool2d_fwd(T *y, const T *x, int64_t n, int64_t c, int64_t height, int64_t width,
+                    int64_t kernel, int64_t stride, int64_t pad) {
+  const int64_t oh = convOutSize(height, kernel, stride, pad);
+  const int64_t ow = convOutSize(width, kernel, stride, pad);
+  const int64_t planes = n * c;
+  const T inv = T(1.0 / double(kernel * kernel));
+#pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T *in = x + p * height * width;
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        T s = 0;
+        for (int64_t ki = 0; ki < kernel; ++ki) {
+          const int64_t iy = oy * stride - pad + ki;
+          if (iy < 0 || iy >= height)
+            continue;
+          for (int64_t kj = 0; kj < kernel; ++kj) {
+            const int64_t ix = ox * stride - pad + kj;
+            if (ix >= 0 && ix < width)
+              s += in[iy * width + ix];
+          }
+        }
+        y[(p * oh + oy) * ow + ox] = s * inv;
+      }
+  }
+}
+
+template <typename T>
+void avg_pool2d_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t height, int64_t width,
+                    int64_t kernel, int64_t stride, int64_t pad) {
+  const int64_t oh = convOutSize(height, kernel, stride, pad);
+  const int64_t ow = convOutSize(width, kernel, stride, pad);
+  const int64_t planes = n * c, hw = height * width;
+  const T inv = T(1.0 / double(kernel * kernel));
+#pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    T *d = dx + p * hw;
+    std::fill(d, d + hw, T(0));
+    const T *g = dy + p * oh * ow;
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const T v = g[oy * ow + ox] * inv;
+        for (int64_t ki = 0; ki < kernel; ++ki) {
+          const int64_t iy = oy * stride - pad + ki;
+          if (iy < 0 || iy >= height)
+            continue;
+          for (int64_t kj = 0; kj < kernel; ++kj) {
+            const int64_t ix = ox * stride - pad + kj;
+            if (ix >= 0 && ix < width)
+              d[iy * width + ix] += v;
+          }
+        }
+      }
+  }
+}
+
+template <typename T> void global_avg_pool_fwd(T *y, const T *x, int64_t n, int64_t c, int64_t hw) {
+  const int64_t planes = n * c;
+#pragma omp parallel for if (planes * hw >= kParallelMin) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    double s = 0;
+    for (int64_t i = 0; i < hw; ++i)
+      s += x[p * hw + i];
+    y[p] = T(s / double(hw));
+  }
+}
+
+template <typename T>
+void global_avg_pool_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t hw) {
+  const int64_t planes = n * c;
+  const T inv = T(1.0 / double(hw));
+#pragma omp parallel for if (planes * hw >= kParallelMin) schedule(static)
+  for (int64_t p = 0; p < planes; ++p) {
+    const T v = dy[p] * inv;
+    for (int64_t i = 0; i < hw; ++i)
+      dx[p * hw + i] = v;
+  }
+}
+
+#define NNG_INSTANTIATE(T)                                                                         \
+  template void im2col<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                          int64_t);                                                                \
+  template void col2im<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
+                          int64_t);                                                                \
+  template void conv2d_fwd<T>(T *, const T *, const T *, int64_t, int64_t, int64_t, int64_t,       \
+                              int64_t, int64_t, int64_t, int64_t, int64_t, T *);                   \
+  template void conv2d_bwd<T>(T *, T *, const T *, const T *, const T *, int64_t, int64_t,         \
+                              int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T *); \
+  template void max_pool2d_fwd<T>(T *, int64_t *, const T *, int64_t, int64_t, int64_t, int64_t,   \
+                                  int64_t, int64_t, int64_t);                                      \
+  template void max_pool2d_bwd<T>(T *, const T *, const int64_t *, int64_t, int64_t, int64_t,      \
+                                  int64_t, int64_t, int64_t, int64_t);                             \
+  template void avg_pool2d_fwd<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                  int64_t, int64_t);                                               \
+  template void avg_pool2d_bwd<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t,     \
+                                  int64_t, int64_t);                                               \
+  template void global_avg_pool_fwd<T>(T *, const T *, int64_t, int64_t, int64_t);                 \
+  template void global_avg_pool_bwd<T>(T *, const T *, int64_t, int64_t, int64_t);
+
+NNG_INSTANTIATE(float)
+NNG_INSTANTIATE(double)
+
+} // namespace nng::cpu

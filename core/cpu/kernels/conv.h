@@ -1,0 +1,77 @@
+// Convolution and pooling CPU kernels, NCHW: conv2d through im2col + GEMM (backward:
+// dX through GEMM + col2im, dW through GEMM), max/avg pooling and global average
+// pooling. Conventions: common.h.
+//
+// Sizes: x is [n, c, height, width]; the output is [n, f (or c), outH, outW] with
+// outH = (height + 2 pad - kernelH) / stride + 1 (floor) and likewise outW: windows
+// never start past the padded input (PyTorch's floor mode).
+#pragma once
+
+#include <cstdint>
+
+#include "core/cpu/kernels/common.h"
+
+namespace nng::cpu {
+
+// outH/outW of a convolution or pooling window (floor mode).
+inline int64_t convOutSize(int64_t in, int64_t kernel, int64_t stride, int64_t pad) {
+  return (in + 2 * pad - kernel) / stride + 1;
+}
+
+// Elements of T that conv2d_fwd and conv2d_bwd need in `workspace`: im2col buffers
+// (one [c*kh*kw, outH*outW] column matrix per image in flight). Depends on the OpenMP
+// thread count at the time of the call (the forward runs images in parallel).
+int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t kh,
+                              int64_t kw, int64_t stride, int64_t pad);
+
+// y[n, f, outH, outW] = cross-correlation of x with weight [f, c, kh, kw], zero
+// padding `pad` on each side. No bias (the conv2d sugar adds one with `add`).
+// Images run in parallel (single-threaded GEMMs) when there are at least as many as
+// threads, else one after another with threaded GEMMs.
+template <typename T>
+void conv2d_fwd(T *y, const T *x, const T *weight, int64_t n, int64_t c, int64_t height,
+                int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride, int64_t pad,
+                T *workspace);
+// dx = col2im(weight^T dy) per image; dweight = sum over images of dy col(x)^T,
+// accumulated in image order (deterministic). Either grad may be nullptr.
+template <typename T>
+void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int64_t n, int64_t c,
+                int64_t height, int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride,
+                int64_t pad, T *workspace);
+
+// The building blocks, for one image: col [c*kh*kw, outH*outW] from x [c, h, w], and
+// the adjoint, which adds col's entries back onto a zeroed x.
+template <typename T>
+void im2col(T *col, const T *x, int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw,
+            int64_t stride, int64_t pad);
+template <typename T>
+void col2im(T *x, const T *col, int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw,
+            int64_t stride, int64_t pad);
+
+// Max pooling over kernel x kernel windows; padding never wins (it counts as -inf).
+// argmax (nullable; int64 per output element) receives the winner's index inside its
+// input plane (iy * width + ix), the first one in row-major window order on ties.
+template <typename T>
+void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int64_t height,
+                    int64_t width, int64_t kernel, int64_t stride, int64_t pad);
+// dx = 0 plus each dy added at its saved argmax (overlapping windows add up, in a
+// fixed order per plane).
+template <typename T>
+void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, int64_t n, int64_t c,
+                    int64_t height, int64_t width, int64_t kernel, int64_t stride, int64_t pad);
+
+// Average pooling with count_include_pad = true (PyTorch's default): every window is
+// divided by kernel * kernel, padded zeros included.
+template <typename T>
+void avg_pool2d_fwd(T *y, const T *x, int64_t n, int64_t c, int64_t height, int64_t width,
+                    int64_t kernel, int64_t stride, int64_t pad);
+template <typename T>
+void avg_pool2d_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t height, int64_t width,
+                    int64_t kernel, int64_t stride, int64_t pad);
+
+// y[n, c] = mean over the plane of x[n, c, :, :]; hw = height * width.
+template <typename T> void global_avg_pool_fwd(T *y, const T *x, int64_t n, int64_t c, int64_t hw);
+template <typename T>
+void global_avg_pool_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t hw);
+
+} // namespace nng::cpu

@@ -1,0 +1,86 @@
+// Reverse-mode automatic differentiation (see autodiff.h for the stages).
+#include "core/passes/autodiff.h"
+
+#include "core/ops/grad.h"
+#include "core/ops/registry.h"
+
+namespace nng {
+
+std::string gradName(const std::string &param) { return "grad." + param; }
+
+bool differentiate(Graph &g) {
+  if (!g.loss())
+    return false;
+  const ValueId loss = *g.loss();
+  const size_t numValues = g.values().size();
+  const size_t numNodes = g.nodes().size();
+
+  // (1) Values that depend on a trainable param (forward), and nodes on which the
+  // loss depends (backward). Only nodes in both need backward code.
+  std::vector<bool> fromParam(numValues, false);
+  for (ValueId p : g.params())
+    fromParam[p] = g.value(p).kind == ValueKind::Param;
+  for (size_t n = 0; n < numNodes; ++n) {
+    const Node &node = g.node(static_cast<NodeId>(n));
+    for (ValueId in : node.inputs)
+      if (fromParam[in])
+        fromParam[node.output] = true;
+  }
+  std::vector<bool> toLoss(numValues, false);
+  toLoss[loss] = true;
+  for (size_t n = numNodes; n-- > 0;) {
+    const Node &node = g.node(static_cast<NodeId>(n));
+    if (toLoss[node.output])
+      for (ValueId in : node.inputs)
+        toLoss[in] = true;
+  }
+
+  // (2) Seed. Nodes autodiff adds on its own account point at the minimize line.
+  Node lossSite;
+  lossSite.loc = g.value(loss).loc;
+  std::vector<ValueId> grad(numValues, kNone);
+  grad[loss] = GradBuilder(g, lossSite).scalar(1.0, g.typeOf(loss).dtype);
+
+  // (3) Reverse sweep over the forward nodes (appending never moves them: we copy).
+  for (size_t n = numNodes; n-- > 0;) {
+    Node node = g.node(static_cast<NodeId>(n));
+    if (grad[node.output] == kNone || !fromParam[node.output])
+      continue;
+    const OpDef *op = opRegistry().find(node.op);
+    NNG_CHECK(op != nullptr, "unknown op in a verified graph: " + node.op);
+    if (!op->grad)
+      throw UserError(Diagnostic{node.loc, "cannot differentiate '" + node.op +
+                                               "': it has no gradient rule",
+                                 node.callChain});
+    GradBuilder b(g, node);
+    std::vector<ValueId> inGrads = op->grad(b, grad[node.output]);
+    NNG_CHECK(inGrads.size() == node.inputs.size(), node.op + ": gradient rule arity");
+    for (size_t i = 0; i < inGrads.size(); ++i) {
+      ValueId in = node.inputs[i];
+      if (inGrads[i] == kNone || !fromParam[in] || !toLoss[in])
+        continue;
+      NNG_CHECK(g.typeOf(inGrads[i]) == g.typeOf(in),
+                node.op + ": gradient type " + g.typeOf(inGrads[i]).str() + " != input type " +
+                    g.typeOf(in).str());
+      grad[in] = grad[in] == kNone ? inGrads[i] : b.emit("add", {grad[in], inGrads[i]});
+    }
+  }
+
+  // (4) Parameter gradients become named outputs. A param used directly as the
+  // loss, or whose gradient is another param's, gets an explicit copy so the name is
+  // its own.
+  for (ValueId p : g.params()) {
+    if (g.value(p).kind != ValueKind::Param || grad[p] == kNone)
+      continue;
+    ValueId gv = grad[p];
+    if (!g.value(gv).name.empty() || g.value(gv).kind != ValueKind::Node) {
+      GradBuilder b(g, lossSite);
+      gv = b.emit("mul", {gv, b.scalar(1.0, g.typeOf(gv).dtype)});
+    }
+    g.rename(gv, gradName(g.value(p).name));
+    g.markOutput(gv);
+  }
+  return true;
+}
+
+} // namespace nng

@@ -1,0 +1,63 @@
+// The runtime's view of a device. The CPU backend (core/cpu) and the CUDA backend
+// (cuda/) implement it; the executor and the trainer only talk to this interface,
+// so a graph runs unchanged on either.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/ir/graph.h"
+
+namespace nng {
+
+// A concrete tensor on some backend: a non-owning view of `bytes` at `data`.
+struct Tensor {
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  void *data = nullptr;
+
+  int64_t elements() const;
+  size_t bytes() const { return static_cast<size_t>(elements()) * dtypeSize(dtype); }
+  template <typename T> T *as() const { return static_cast<T *>(data); }
+};
+
+// Everything a kernel may need beyond its tensors.
+struct KernelContext {
+  bool training = true; // dropout active, batch_norm uses batch statistics
+  uint64_t seed = 0;    // with `step`, makes dropout masks reproducible
+  uint64_t step = 0;
+  int32_t nodeIndex = 0; // distinguishes several dropout nodes in one step
+};
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  virtual void *allocate(size_t bytes) = 0;
+  virtual void release(void *ptr) = 0;
+  virtual void copyIn(void *dst, const void *hostSrc, size_t bytes) = 0;
+  virtual void copyOut(void *hostDst, const void *src, size_t bytes) = 0;
+  virtual void fillZero(void *dst, size_t bytes) = 0;
+
+  // Whether this backend has a kernel for `node` with these input dtypes.
+  virtual bool supports(const Node &node, const std::vector<DType> &inputTypes) const = 0;
+  // Runs one node's kernel; `inputs` and `output` live on this backend. Throws
+  // UserError for data-dependent user errors (a label out of range).
+  virtual void run(const Node &node, const std::vector<Tensor> &inputs, Tensor &output,
+                   const KernelContext &ctx) = 0;
+
+  virtual void synchronize() {}
+};
+
+// Creates a backend by name ("cpu", later "cuda", "cuda:1"); throws UserError for an
+// unknown or unavailable one. Backends register themselves explicitly from the
+// executable (registerBackend), never through static initializers.
+using BackendFactory = std::unique_ptr<Backend> (*)(const std::string &spec);
+void registerBackend(const std::string &name, BackendFactory factory);
+std::unique_ptr<Backend> createBackend(const std::string &spec);
+std::vector<std::string> backendNames();
+
+} // namespace nng

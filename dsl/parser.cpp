@@ -1,0 +1,602 @@
+// Text -> AST, in three stages:
+// 1. Lex everything with the generated lexer, feeding it one byte per character (so binary
+//    input cannot fail a UTF-8 decode and columns count bytes, as the diagnostics' carets
+//    do). Lexical errors are reported here; the token count and the nesting depth are
+//    bounded here, before ANTLR's recursive descent could overflow the stack.
+// 2. Parse the tokens with the generated parser, whose error strategy is replaced so each
+//    syntax error reads "expected X, found Y"; ANTLR recovers and reports more, up to
+//    DiagnosticSink::kMaxErrors.
+// 3. When there was no error, walk the parse tree into the AST (ast.h), folding a minus
+//    sign into the number literal it precedes and flattening operator chains.
+#include "dsl/parser.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "NngLexer.h"
+#include "NngParser.h"
+#include "antlr4-runtime.h"
+
+namespace nng::dsl {
+
+namespace {
+
+using gen::NngLexer;
+using gen::NngParser;
+
+// Thrown to stop the parse once the sink holds kMaxErrors diagnostics.
+struct TooManyErrors {};
+
+// One byte per character. A UTF-8 byte order mark reads as spaces.
+class ByteStream : public antlr4::ANTLRInputStream {
+public:
+  ByteStream(const std::string &file, const std::string &text) {
+    name = file;
+    _data.reserve(text.size());
+    for (unsigned char c : text)
+      _data.push_back(static_cast<char32_t>(c));
+    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0)
+      _data[0] = _data[1] = _data[2] = U' ';
+  }
+};
+
+// Quoted text for messages: non-printable bytes escaped, long tokens shortened.
+std::string display(const std::string &s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (out.size() >= 40) {
+      out += "...";
+      break;
+    }
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      static const char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return "'" + out + "'";
+}
+
+// Reports diagnostics for one file and stops the parse at the error limit.
+class ErrorCollector : public antlr4::BaseErrorListener {
+public:
+  ErrorCollector(const std::string &file, DiagnosticSink &sink) : file_(file), sink_(sink) {}
+
+  void report(size_t line, size_t col, const std::string &message) {
+    sink_.error(SourceLoc{file_, static_cast<int>(line), static_cast<int>(col)}, message);
+    ++count_;
+    if (sink_.diagnostics().size() >= DiagnosticSink::kMaxErrors)
+      throw TooManyErrors();
+  }
+  // Errors that do not come through our error strategy (none are expected).
+  void syntaxError(antlr4::Recognizer *, antlr4::Token *, size_t line, size_t charPositionInLine,
+                   const std::string &msg, std::exception_ptr) override {
+    report(line, charPositionInLine + 1, msg);
+  }
+  int count() const { return count_; }
+
+private:
+  std::string file_;
+  DiagnosticSink &sink_;
+  int count_ = 0;
+};
+
+bool isOperandEnd(size_t type) {
+  switch (type) {
+  case NngParser::RPAREN: case NngParser::RBRACK: case NngParser::NAME: case NngParser::INT:
+  case NngParser::FLOAT: case NngParser::STRING: case NngParser::KW_TRUE:
+  case NngParser::KW_FALSE: case NngParser::KW_INF: case NngParser::KW_NAN:
+    return true;
+  default:
+    return false;
+  }
+}
+
+// Friendly names for token types in "expected ..." messages.
+class Expectation {
+public:
+  Expectation(const antlr4::dfa::Vocabulary &vocab, const std::string &text)
+      : vocab_(vocab), text_(text) {}
+
+  std::string expected(const antlr4::misc::IntervalSet &set) const {
+    std::vector<size_t> types;
+    for (ssize_t t : set.toList())
+      types.push_back(static_cast<size_t>(t));
+    auto has = [&](size_t t) {
+      for (size_t x : types)
+        if (x == t)
+          return true;
+      return false;
+    };
+    auto hasAll = [&](const std::vector<size_t> &group) {
+      for (size_t t : group)
+        if (!has(t))
+          return false;
+      return true;
+    };
+    std::vector<std::string> parts;
+    std::vector<size_t> covered;
+    auto group = [&](const std::vector<size_t> &members, const std::string &what) {
+      if (!hasAll(members))
+        return;
+      parts.push_back(what);
+      covered.insert(covered.end(), members.begin(), members.end());
+    };
+    group({NngParser::INPUT, NngParser::PARAM, NngParser::BUFFER, NngParser::NAME,
+           NngParser::REPEAT, NngParser::OUTPUT, NngParser::MINIMIZE, NngParser::RETURN},
+          "a statement");
+    group({NngParser::MINUS, NngParser::LPAREN, NngParser::LBRACK, NngParser::NAME,
+           NngParser::INT, NngParser::FLOAT, NngParser::STRING, NngParser::KW_TRUE,
+           NngParser::KW_FALSE, NngParser::KW_INF, NngParser::KW_NAN},
+          "an expression");
+    group({NngParser::PLUS, NngParser::MINUS, NngParser::STAR, NngParser::SLASH, NngParser::AT},
+          "an operator");
+    for (size_t t : types) {
+      bool done = false;
+      for (size_t c : covered)
+        done = done || c == t;
+      if (!done)
+        parts.push_back(tokenName(t));
+    }
+    std::string out;
+    for (size_t i = 0; i < parts.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == parts.size() ? " or " : ", ") + parts[i];
+    return out.empty() ? "nothing" : out;
+  }
+
+  std::string found(antlr4::Token *t) const {
+    if (t->getType() == antlr4::Token::EOF)
+      return "end of file";
+    return display(textOf(t));
+  }
+
+  std::string textOf(antlr4::Token *t) const {
+    size_t start = t->getStartIndex(), stop = t->getStopIndex();
+    if (start > stop || stop >= text_.size())
+      return "";
+    return text_.substr(start, stop - start + 1);
+  }
+
+private:
+  std::string tokenName(size_t type) const {
+    switch (type) {
+    case antlr4::Token::EOF: return "end of file";
+    case NngParser::NAME: return "a name";
+    case NngParser::INT: return "an integer";
+    case NngParser::FLOAT: return "a number";
+    case NngParser::STRING: return "a string";
+    default: return vocab_.getDisplayName(type);
+    }
+  }
+
+  const antlr4::dfa::Vocabulary &vocab_;
+  const std::string &text_;
+};
+
+// ANTLR's default recovery, with our messages and locations.
+class ErrorStrategy : public antlr4::DefaultErrorStrategy {
+public:
+  ErrorStrategy(const Expectation &expect, ErrorCollector &errors)
+      : expect_(expect), errors_(errors) {}
+
+protected:
+  void reportNoViableAlternative(antlr4::Parser *p, const antlr4::NoViableAltException &e) override {
+    report(p, e.getOffendingToken(), p->getExpectedTokens());
+  }
+  void reportInputMismatch(antlr4::Parser *p, const antlr4::InputMismatchException &e) override {
+    report(p, e.getOffendingToken(), e.getExpectedTokens());
+  }
+  void reportFailedPredicate(antlr4::Parser *p,
+                             const antlr4::FailedPredicateException &e) override {
+    report(p, e.getOffendingToken(), p->getExpectedTokens());
+  }
+  void reportUnwantedToken(antlr4::Parser *p) override {
+    if (inErrorRecoveryMode(p))
+      return;
+    beginErrorCondition(p);
+    report(p, p->getCurrentToken(), getExpectedTokens(p));
+  }
+  void reportMissingToken(antlr4::Parser *p) override {
+    if (inErrorRecoveryMode(p))
+      return;
+    beginErrorCondition(p);
+    report(p, p->getCurrentToken(), getExpectedTokens(p));
+  }
+
+private:
+  void report(antlr4::Parser *p, antlr4::Token *found, const antlr4::misc::IntervalSet &want) {
+    size_t line = found->getLine(), col = found->getCharPositionInLine() + 1;
+    // A missing ';' is reported where it belongs, just after the statement, rather than at
+    // the next line's first token.
+    antlr4::Token *prev = p->getTokenStream()->LT(-1);
+    if (want.size() == 1 && want.contains(NngParser::SEMI) && prev &&
+        (found->getType() == antlr4::Token::EOF || found->getLine() > prev->getLine())) {
+      line = prev->getLine();
+      col = prev->getCharPositionInLine() + 1 + expect_.textOf(prev).size();
+    }
+    errors_.report(line, col, "expected " + expect_.expected(want) + ", found " +
+                                  expect_.found(found));
+  }
+
+  const Expectation &expect_;
+  ErrorCollector &errors_;
+};
+
+// Parse tree -> AST. Only runs on trees without syntax errors; it still checks each child
+// it follows, since a broken tree must not crash the front end.
+class Builder {
+public:
+  Builder(const std::string &file, const Expectation &expect, ErrorCollector &errors)
+      : file_(file), expect_(expect), errors_(errors) {}
+
+  ast::File file(NngParser::FileContext *ctx) {
+    ast::File out;
+    out.path = file_;
+    for (auto *item : ctx->item()) {
+      if (auto *d = item->importDecl()) {
+        out.imports.push_back(ast::Import{unquote(d->STRING()->getSymbol()), loc(d->start)});
+      } else if (auto *d = item->constDecl()) {
+        out.consts.push_back(ast::Const{text(d->NAME()), loc(d->NAME()), expr(d->expr())});
+      } else if (auto *d = item->blockDecl()) {
+        ast::Block b;
+        auto names = d->NAME();
+        b.name = text(names.at(0));
+        b.loc = loc(names.at(0));
+        for (size_t i = 1; i < names.size(); ++i)
+          b.params.push_back(ref(names[i]));
+        b.body = stmts(d->stmt());
+        out.blocks.push_back(std::move(b));
+      } else if (auto *d = item->modelDecl()) {
+        out.models.push_back(ast::Model{text(d->NAME()), loc(d->NAME()), stmts(d->stmt())});
+      }
+    }
+    return out;
+  }
+
+private:
+  SourceLoc loc(antlr4::Token *t) const {
+    return SourceLoc{file_, static_cast<int>(t->getLine()),
+                     static_cast<int>(t->getCharPositionInLine()) + 1};
+  }
+  SourceLoc loc(antlr4::tree::TerminalNode *n) const { return loc(need(n)->getSymbol()); }
+  std::string text(antlr4::tree::TerminalNode *n) const {
+    return expect_.textOf(need(n)->getSymbol());
+  }
+  ast::NameRef ref(antlr4::tree::TerminalNode *n) const { return ast::NameRef{text(n), loc(n)}; }
+
+  template <typename T> static T *need(T *p) {
+    NNG_CHECK(p != nullptr, "incomplete parse tree without a syntax error");
+    return p;
+  }
+
+  std::vector<ast::Stmt> stmts(const std::vector<NngParser::StmtContext *> &list) {
+    std::vector<ast::Stmt> out;
+    for (auto *s : list)
+      out.push_back(stmt(s));
+    return out;
+  }
+
+  ast::Stmt stmt(NngParser::StmtContext *ctx) {
+    ast::Stmt s;
+    s.loc = loc(ctx->start);
+    if (auto *c = dynamic_cast<NngParser::InputStmtContext *>(ctx)) {
+      s.kind = ast::StmtKind::Input;
+      s.target = ref(c->NAME());
+      s.type = type(c->type());
+    } else if (auto *c = dynamic_cast<NngParser::ParamStmtContext *>(ctx)) {
+      s.kind = c->BUFFER() ? ast::StmtKind::Buffer : ast::StmtKind::Param;
+      s.target = ref(c->NAME());
+      s.type = type(c->type());
+      auto *init = need(c->initializer());
+      ast::InitExpr ie;
+      ie.kind = text(init->NAME());
+      ie.loc = loc(init->NAME());
+      for (auto *e : init->expr())
+        ie.args.push_back(expr(e));
+      s.init = std::move(ie);
+    } else if (auto *c = dynamic_cast<NngParser::AssignStmtContext *>(ctx)) {
+      s.kind = ast::StmtKind::Assign;
+      s.target = ref(c->NAME());
+      if (c->type())
+        s.type = type(c->type());
+      s.value = expr(c->expr());
+    } else if (auto *c = dynamic_cast<NngParser::RepeatStmtContext *>(ctx)) {
+      s.kind = ast::StmtKind::Repeat;
+      s.value = expr(c->expr());
+      s.body = stmts(c->stmt());
+    } else if (auto *c = dynamic_cast<NngParser::OutputStmtContext *>(ctx)) {
+      s.kind = ast::StmtKind::Output;
+      for (auto *n : c->NAME())
+        s.outputs.push_back(ref(n));
+    } else if (auto *c = dynamic_cast<NngParser::MinimizeStmtContext *>(ctx)) {
+      s.kind = ast::StmtKind::Minimize;
+      s.target = ref(c->NAME());
+    } else if (auto *c = dynamic_cast<NngParser::ReturnStmtContext *>(ctx)) {
+      s.kind = ast::StmtKind::Return;
+      s.value = expr(c->expr());
+    } else {
+      NNG_CHECK(false, "unknown statement context");
+    }
+    return s;
+  }
+
+  ast::TypeExpr type(NngParser::TypeContext *ctx) {
+    need(ctx);
+    ast::TypeExpr t;
+    t.dtype = text(ctx->NAME());
+    t.loc = loc(ctx->NAME());
+    for (auto *e : ctx->expr())
+      t.dims.push_back(expr(e));
+    return t;
+  }
+
+  static int precedence(antlr4::Token *op) {
+    switch (op->getType()) {
+    case NngParser::AT: return 3;
+    case NngParser::STAR: case NngParser::SLASH: return 2;
+    default: return 1;
+    }
+  }
+
+  ast::ExprPtr expr(NngParser::ExprContext *ctx) {
+    need(ctx);
+    if (auto *c = dynamic_cast<NngParser::PrimaryExprContext *>(ctx))
+      return primary(need(c->primary()), false, nullptr);
+    if (auto *c = dynamic_cast<NngParser::NegExprContext *>(ctx)) {
+      // -3 is the literal -3 (so the most negative integer can be written).
+      if (auto *p = dynamic_cast<NngParser::PrimaryExprContext *>(need(c->expr())))
+        if (auto *n = dynamic_cast<NngParser::NumberExprContext *>(need(p->primary())))
+          return primary(n, true, c->start);
+      auto e = std::make_unique<ast::Expr>();
+      e->kind = ast::ExprKind::Neg;
+      e->loc = loc(c->start);
+      e->operands.push_back(expr(c->expr()));
+      return e;
+    }
+    auto *c = dynamic_cast<NngParser::BinaryExprContext *>(ctx);
+    NNG_CHECK(c != nullptr, "unknown expression context");
+    // The tree of `a + b - c` leans left: walk down the chain of the same precedence
+    // without recursion, then read it back left to right.
+    int prec = precedence(need(c->op));
+    std::vector<NngParser::BinaryExprContext *> chain;
+    NngParser::ExprContext *cur = c;
+    while (auto *b = dynamic_cast<NngParser::BinaryExprContext *>(cur)) {
+      if (precedence(need(b->op)) != prec)
+        break;
+      chain.push_back(b);
+      cur = need(b->expr(0));
+    }
+    auto e = std::make_unique<ast::Expr>();
+    e->kind = ast::ExprKind::Binary;
+    e->operands.push_back(expr(cur));
+    e->loc = e->operands.front()->loc;
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+      e->ops.push_back(expect_.textOf((*it)->op).at(0));
+      e->opLocs.push_back(loc((*it)->op));
+      e->operands.push_back(expr((*it)->expr(1)));
+    }
+    return e;
+  }
+
+  ast::ExprPtr primary(NngParser::PrimaryContext *ctx, bool negative, antlr4::Token *minus) {
+    auto e = std::make_unique<ast::Expr>();
+    e->loc = loc(minus ? minus : ctx->start);
+    if (auto *c = dynamic_cast<NngParser::ParenExprContext *>(ctx))
+      return expr(c->expr());
+    if (auto *c = dynamic_cast<NngParser::CallExprContext *>(ctx)) {
+      e->kind = ast::ExprKind::Call;
+      e->text = text(c->NAME());
+      for (auto *a : c->arg()) {
+        ast::Arg arg;
+        if (a->NAME()) {
+          arg.key = text(a->NAME());
+          arg.loc = loc(a->NAME());
+        }
+        arg.value = expr(a->expr());
+        if (arg.key.empty())
+          arg.loc = arg.value->loc;
+        e->args.push_back(std::move(arg));
+      }
+    } else if (auto *c = dynamic_cast<NngParser::NameExprContext *>(ctx)) {
+      e->kind = ast::ExprKind::Name;
+      e->text = text(c->NAME());
+    } else if (auto *c = dynamic_cast<NngParser::NumberExprContext *>(ctx)) {
+      number(c->start, negative, *e);
+    } else if (auto *c = dynamic_cast<NngParser::StringExprContext *>(ctx)) {
+      e->kind = ast::ExprKind::String;
+      e->text = unquote(need(c->STRING())->getSymbol());
+    } else if (auto *c = dynamic_cast<NngParser::BoolExprContext *>(ctx)) {
+      e->kind = ast::ExprKind::Bool;
+      e->boolValue = c->KW_TRUE() != nullptr;
+    } else if (auto *c = dynamic_cast<NngParser::ListExprContext *>(ctx)) {
+      e->kind = ast::ExprKind::List;
+      for (auto *item : c->expr())
+        e->operands.push_back(expr(item));
+    } else {
+      NNG_CHECK(false, "unknown primary context");
+    }
+    return e;
+  }
+
+  void number(antlr4::Token *t, bool negative, ast::Expr &e) {
+    e.kind = ast::ExprKind::Number;
+    std::string digits = expect_.textOf(t);
+    e.text = (negative ? "-" : "") + digits;
+    switch (t->getType()) {
+    case NngParser::INT: {
+      e.isInt = true;
+      // Accumulate the magnitude; the most negative int64 is one more than the largest.
+      uint64_t limit = uint64_t(std::numeric_limits<int64_t>::max()) + (negative ? 1 : 0);
+      uint64_t v = 0;
+      for (char ch : digits) {
+        uint64_t d = static_cast<uint64_t>(ch - '0');
+        if (v > (limit - d) / 10) {
+          errors_.report(t->getLine(), t->getCharPositionInLine() + 1,
+                         "integer literal " + display(e.text) + " is too large");
+          return;
+        }
+        v = v * 10 + d;
+      }
+      e.intValue = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+      e.floatValue = static_cast<double>(e.intValue);
+      return;
+    }
+    case NngParser::KW_INF:
+      e.floatValue = std::numeric_limits<double>::infinity();
+      break;
+    case NngParser::KW_NAN:
+      e.floatValue = std::numeric_limits<double>::quiet_NaN();
+      break;
+    default: {
+      errno = 0;
+      e.floatValue = std::strtod(digits.c_str(), nullptr);
+      // Underflow quietly gives zero or a subnormal; overflow is an error.
+      if (std::isinf(e.floatValue)) {
+        errors_.report(t->getLine(), t->getCharPositionInLine() + 1,
+                       "number " + display(e.text) + " is out of range");
+        return;
+      }
+    }
+    }
+    if (negative)
+      e.floatValue = -e.floatValue;
+  }
+
+  // The value of a string token: quotes removed, \" \\ \n \t resolved.
+  std::string unquote(antlr4::Token *t) const {
+    std::string raw = expect_.textOf(t);
+    std::string out;
+    for (size_t i = 1; i + 1 < raw.size(); ++i) {
+      char c = raw[i];
+      if (c == '\\' && i + 2 < raw.size()) {
+        c = raw[++i];
+        c = c == 'n' ? '\n' : c == 't' ? '\t' : c;
+      }
+      out += c;
+    }
+    return out;
+  }
+
+  std::string file_;
+  const Expectation &expect_;
+  ErrorCollector &errors_;
+};
+
+} // namespace
+
+std::optional<ast::File> parseSource(const std::string &file, const std::string &text,
+                                     DiagnosticSink &sink) {
+  sink.addSource(file, text);
+  size_t errorsBefore = sink.diagnostics().size();
+  if (text.size() > kMaxSourceBytes) {
+    sink.error(SourceLoc{file, 0, 0}, "file is too large (" + std::to_string(text.size()) +
+                                          " bytes, limit " +
+                                          std::to_string(kMaxSourceBytes >> 20) + " MiB)");
+    return std::nullopt;
+  }
+
+  ByteStream input(file, text);
+  NngLexer lexer(&input);
+  lexer.removeErrorListeners();
+  ErrorCollector errors(file, sink);
+  lexer.addErrorListener(&errors);
+  Expectation expect(lexer.getVocabulary(), text);
+
+  try {
+    // Stage 1: lex, report lexical errors, bound the size and the nesting.
+    std::vector<std::unique_ptr<antlr4::Token>> tokens;
+    std::vector<int> unary{0}; // per open bracket level: pending unary minus signs
+    int depth = 1;             // open levels plus pending unary signs
+    size_t lastType = antlr4::Token::INVALID_TYPE;
+    size_t lastErrorEnd = std::numeric_limits<size_t>::max();
+    for (;;) {
+      std::unique_ptr<antlr4::Token> t = lexer.nextToken();
+      size_t type = t->getType();
+      if (type == NngLexer::ERROR_CHAR || type == NngLexer::UNTERMINATED_STRING) {
+        // A run of stray bytes (binary input) is one error, not one per byte.
+        if (t->getStartIndex() != lastErrorEnd) {
+          std::string bad = expect.textOf(t.get());
+          unsigned char c = static_cast<unsigned char>(bad.empty() ? 0 : bad[0]);
+          std::string msg;
+          if (type == NngLexer::UNTERMINATED_STRING)
+            msg = "unterminated string";
+          else if (c >= 0x20 && c < 0x7f)
+            msg = "unexpected character " + display(bad);
+          else
+            msg = "unexpected byte " + display(bad).substr(1, 4);
+          errors.report(t->getLine(), t->getCharPositionInLine() + 1, msg);
+        }
+        lastErrorEnd = t->getStopIndex() + 1;
+        continue;
+      }
+      if (tokens.size() >= kMaxTokens) {
+        errors.report(t->getLine(), t->getCharPositionInLine() + 1,
+                      "file is too long (more than " + std::to_string(kMaxTokens) + " tokens)");
+        return std::nullopt;
+      }
+      // An operand closes the unary signs before it, unless it is a callee: in
+      // `-f(-f(x))` the outer sign stays open while the parser is inside the call.
+      if (isOperandEnd(lastType) && type != NngLexer::LPAREN) {
+        depth -= unary.back();
+        unary.back() = 0;
+      }
+      switch (type) {
+      case NngLexer::LPAREN: case NngLexer::LBRACK: case NngLexer::LBRACE:
+        unary.push_back(0);
+        ++depth;
+        break;
+      case NngLexer::RPAREN: case NngLexer::RBRACK: case NngLexer::RBRACE:
+        if (unary.size() > 1) {
+          depth -= 1 + unary.back();
+          unary.pop_back();
+        }
+        break;
+      case NngLexer::MINUS:
+        if (!isOperandEnd(lastType)) {
+          ++unary.back();
+          ++depth;
+        }
+        break;
+      default:
+        break;
+      }
+      if (depth > kMaxNesting) {
+        errors.report(t->getLine(), t->getCharPositionInLine() + 1,
+                      "expression nested too deeply (limit " + std::to_string(kMaxNesting) +
+                          ")");
+        return std::nullopt;
+      }
+      lastType = type;
+      tokens.push_back(std::move(t));
+      if (type == antlr4::Token::EOF)
+        break;
+    }
+
+    // Stage 2: parse.
+    antlr4::ListTokenSource source(std::move(tokens));
+    antlr4::CommonTokenStream stream(&source);
+    NngParser parser(&stream);
+    parser.removeErrorListeners();
+    parser.addErrorListener(&errors);
+    parser.setErrorHandler(std::make_shared<ErrorStrategy>(expect, errors));
+    NngParser::FileContext *tree = parser.file();
+    if (sink.diagnostics().size() > errorsBefore)
+      return std::nullopt;
+
+    // Stage 3: build the AST.
+    Builder builder(file, expect, errors);
+    ast::File out = builder.file(tree);
+    if (sink.diagnostics().size() > errorsBefore)
+      return std::nullopt;
+    return out;
+  } catch (const TooManyErrors &) {
+    return std::nullopt;
+  }
+}
+
+} // namespace nng::dsl
