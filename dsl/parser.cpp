@@ -214,7 +214,7 @@ private:
     // A missing ';' is reported where it belongs, just after the statement, rather than at
     // the next line's first token.
     antlr4::Token *prev = p->getTokenStream()->LT(-1);
-    if (want.size() == 1 && want.contains(NngParser::SEMI) && prev &&
+    if (want.size() == 1 && want.contains(static_cast<size_t>(NngParser::SEMI)) && prev &&
         (found->getType() == antlr4::Token::EOF || found->getLine() > prev->getLine())) {
       line = prev->getLine();
       col = prev->getCharPositionInLine() + 1 + expect_.textOf(prev).size();

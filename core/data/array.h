@@ -83,6 +83,7 @@ struct HostArray {
   bool operator==(const HostArray &o) const {
     return dtype == o.dtype && shape == o.shape && bytes == o.bytes;
   }
+  bool operator!=(const HostArray &o) const { return !(*this == o); }
 };
 
 // Per-field preparation given in the config (`transform: { x: {scale: ..., ...} }`).

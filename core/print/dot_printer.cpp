@@ -16,7 +16,13 @@ namespace {
 constexpr size_t kMaxAttrChars = 24;
 
 std::string brief(const std::string &s) {
-  return s.size() <= kMaxAttrChars ? s : s.substr(0, kMaxAttrChars) + "...";
+  if (s.size() <= kMaxAttrChars)
+    return s;
+  // Cut before a UTF-8 continuation byte, never inside a character.
+  size_t cut = kMaxAttrChars;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+    --cut;
+  return s.substr(0, cut) + "...";
 }
 
 // A label of several lines: each escaped, joined by DOT's \n line break.

@@ -77,7 +77,7 @@ void initializeHost(const Initializer &init, const std::vector<int64_t> &shape, 
   };
   auto fillUniform = [&](double lo, double hi) {
     for (float &x : out)
-      x = static_cast<float>(rng.uniform(lo, hi));
+      x = static_cast<float>(lo + (hi - lo) * rng.uniform());
   };
   const std::string &k = init.kind;
   if (k == "zeros")

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "core/ir/graph.h"
-#include "core/runtime/rng.h"
+#include "core/data/random.h"
 
 namespace nng {
 

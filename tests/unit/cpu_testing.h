@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "core/cpu/kernels/common.h"
+#include "core/diag/diagnostic.h"
 
 namespace nng::cpu::testing {
 

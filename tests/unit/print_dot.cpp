@@ -72,6 +72,18 @@ TEST(PrintDot, EscapesQuotesBackslashesAndNewlines) {
 }
 )");
   EXPECT_EQ(dotQuote("plain"), "\"plain\"");
+  // A cut never splits a UTF-8 character: the quote and 22 ASCII bytes, then two-byte
+  // u-umlauts, so byte 24 is the middle of the first one and the cut falls before it.
+  Graph u;
+  u.name = "u";
+  std::string umlauts;
+  for (int i = 0; i < 10; ++i)
+    umlauts += "\xc3\xbc";
+  u.addNode("custom", {}, {{"s", Attr::ofString(std::string(22, 'a') + umlauts)}},
+            tt(DType::F32, {}), "c");
+  EXPECT_NE(printDot(u).find("s = \\\"" + std::string(22, 'a') + "...\""),
+            std::string::npos)
+      << printDot(u);
   EXPECT_EQ(dotQuote("a\\b\"c\nd"), "\"a\\\\b\\\"c\\nd\"");
 }
 

@@ -19,10 +19,11 @@ int64_t colSize(int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw
   return c * kh * kw * convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
 }
 
-// Forward: images in parallel when every thread gets at least one.
-int64_t imagesInFlight(int64_t n) {
+// Forward: images in parallel when every thread gets at least one and the batch's
+// column matrices are big enough to be worth a fork.
+int64_t imagesInFlight(int64_t n, int64_t colElems) {
   const int64_t threads = omp_get_max_threads();
-  return n >= threads && threads > 1 ? threads : 1;
+  return n >= threads && threads > 1 && n * colElems >= kParallelMin ? threads : 1;
 }
 
 } // namespace
@@ -30,7 +31,8 @@ int64_t imagesInFlight(int64_t n) {
 int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t kh,
                               int64_t kw, int64_t stride, int64_t pad) {
   // The backward holds a col and a dcol matrix at once.
-  return colSize(c, height, width, kh, kw, stride, pad) * std::max<int64_t>(2, imagesInFlight(n));
+  const int64_t cs = colSize(c, height, width, kh, kw, stride, pad);
+  return cs * std::max<int64_t>(2, imagesInFlight(n, cs));
 }
 
 template <typename T>
@@ -95,7 +97,7 @@ void conv2d_fwd(T *y, const T *x, const T *weight, int64_t n, int64_t c, int64_t
             "conv2d: bad window");
   const int64_t ohw = convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
   const int64_t ckk = c * kh * kw, cs = ckk * ohw;
-  const int64_t inFlight = imagesInFlight(n);
+  const int64_t inFlight = imagesInFlight(n, cs);
 #pragma omp parallel for if (inFlight > 1) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     T *col = workspace + (inFlight > 1 ? omp_get_thread_num() : 0) * cs;

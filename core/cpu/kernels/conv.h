@@ -27,7 +27,7 @@ int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t widt
 // y[n, f, outH, outW] = cross-correlation of x with weight [f, c, kh, kw], zero
 // padding `pad` on each side. No bias (the conv2d sugar adds one with `add`).
 // Images run in parallel (single-threaded GEMMs) when there are at least as many as
-// threads, else one after another with threaded GEMMs.
+// threads and the batch is big enough, else one after another with threaded GEMMs.
 template <typename T>
 void conv2d_fwd(T *y, const T *x, const T *weight, int64_t n, int64_t c, int64_t height,
                 int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride, int64_t pad,

@@ -1,0 +1,224 @@
+// CPU convolution and pooling kernels: conv2d against a naive direct convolution,
+// pooling against naive windows, all gradients against finite differences.
+#include <cmath>
+#include <limits>
+
+#include "core/cpu/kernels/conv.h"
+#include "tests/unit/cpu_testing.h"
+
+namespace nng::cpu {
+namespace {
+
+using testing::expectGradients;
+using testing::expectNear;
+using testing::randomVec;
+using testing::Vec;
+
+struct ConvCase {
+  int64_t n, c, h, w, f, kh, kw, stride, pad;
+  int64_t oh() const { return convOutSize(h, kh, stride, pad); }
+  int64_t ow() const { return convOutSize(w, kw, stride, pad); }
+  int64_t xSize() const { return n * c * h * w; }
+  int64_t wSize() const { return f * c * kh * kw; }
+  int64_t ySize() const { return n * f * oh() * ow(); }
+  std::string str() const {
+    return "n" + std::to_string(n) + " c" + std::to_string(c) + " " + std::to_string(h) + "x" +
+           std::to_string(w) + " f" + std::to_string(f) + " k" + std::to_string(kh) + "x" +
+           std::to_string(kw) + " s" + std::to_string(stride) + " p" + std::to_string(pad);
+  }
+};
+
+std::vector<ConvCase> convCases() {
+  return {
+      {2, 3, 5, 6, 4, 3, 3, 1, 1}, // same padding
+      {3, 2, 7, 5, 2, 3, 2, 2, 0}, // stride 2, non-square kernel
+      {1, 1, 4, 4, 1, 1, 1, 1, 0}, // 1x1
+      {4, 2, 6, 6, 3, 5, 5, 2, 2}, // more images than threads: the parallel path
+      {2, 2, 5, 4, 3, 2, 3, 3, 1}, // stride larger than the kernel in one direction
+  };
+}
+
+Vec naiveConv(const ConvCase &k, const Vec &x, const Vec &w) {
+  Vec y(k.ySize(), 0.0);
+  for (int64_t i = 0; i < k.n; ++i)
+    for (int64_t f = 0; f < k.f; ++f)
+      for (int64_t oy = 0; oy < k.oh(); ++oy)
+        for (int64_t ox = 0; ox < k.ow(); ++ox) {
+          double s = 0;
+          for (int64_t c = 0; c < k.c; ++c)
+            for (int64_t a = 0; a < k.kh; ++a)
+              for (int64_t b = 0; b < k.kw; ++b) {
+                const int64_t iy = oy * k.stride - k.pad + a, ix = ox * k.stride - k.pad + b;
+                if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w)
+                  continue;
+                s += x[((i * k.c + c) * k.h + iy) * k.w + ix] * w[((f * k.c + c) * k.kh + a) * k.kw + b];
+              }
+          y[((i * k.f + f) * k.oh() + oy) * k.ow() + ox] = s;
+        }
+  return y;
+}
+
+Vec runConv(const ConvCase &k, const Vec &x, const Vec &w) {
+  Vec y(k.ySize());
+  Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.kh, k.kw, k.stride, k.pad));
+  conv2d_fwd(y.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad,
+             ws.data());
+  return y;
+}
+
+TEST(CpuConv, ForwardMatchesDirectConvolution) {
+  for (const ConvCase &k : convCases()) {
+    const Vec x = randomVec(k.xSize(), 1), w = randomVec(k.wSize(), 2);
+    expectNear(runConv(k, x, w), naiveConv(k, x, w), 1e-14, k.str());
+  }
+}
+
+TEST(CpuConv, LargeBatchRunsImagesInParallel) {
+  const ConvCase k{8, 4, 12, 12, 6, 3, 3, 1, 1};
+  const Vec x = randomVec(k.xSize(), 1), w = randomVec(k.wSize(), 2);
+  expectNear(runConv(k, x, w), naiveConv(k, x, w), 1e-13, k.str());
+}
+
+TEST(CpuConv, BackwardMatchesFiniteDifferences) {
+  for (const ConvCase &k : convCases()) {
+    const Vec x = randomVec(k.xSize(), 3), w = randomVec(k.wSize(), 4);
+    const Vec dy = randomVec(k.ySize(), 5);
+    Vec dx(x.size(), 3.0), dw(w.size(), 3.0);
+    Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.kh, k.kw, k.stride, k.pad));
+    conv2d_bwd(dx.data(), dw.data(), dy.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f, k.kh,
+               k.kw, k.stride, k.pad, ws.data());
+    expectGradients([&](const std::vector<Vec> &in) { return runConv(k, in[0], in[1]); }, {x, w},
+                    dy, {dx, dw}, k.str());
+  }
+}
+
+TEST(CpuConv, FloatAgreesWithDouble) {
+  const ConvCase k = convCases()[0];
+  const Vec x = randomVec(k.xSize(), 1), w = randomVec(k.wSize(), 2);
+  const auto xf = testing::toFloat(x), wf = testing::toFloat(w);
+  std::vector<float> y(k.ySize()), ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.kh, k.kw,
+                                                            k.stride, k.pad));
+  conv2d_fwd(y.data(), xf.data(), wf.data(), k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad,
+             ws.data());
+  const Vec want = naiveConv(k, x, w);
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(y[i], want[i], 1e-5);
+}
+
+// ---- pooling ---------------------------------------------------------------------------
+
+struct PoolCase {
+  int64_t n, c, h, w, kernel, stride, pad;
+  int64_t oh() const { return convOutSize(h, kernel, stride, pad); }
+  int64_t ow() const { return convOutSize(w, kernel, stride, pad); }
+  int64_t xSize() const { return n * c * h * w; }
+  int64_t ySize() const { return n * c * oh() * ow(); }
+};
+
+std::vector<PoolCase> poolCases() {
+  return {
+      {2, 3, 4, 4, 2, 2, 0}, // the classic 2x2
+      {1, 2, 5, 7, 3, 2, 1}, // padded, overlapping
+      {2, 1, 6, 5, 3, 1, 1}, // stride 1: heavy overlap
+  };
+}
+
+Vec naivePool(const PoolCase &p, const Vec &x, bool max) {
+  Vec y(p.ySize());
+  for (int64_t pl = 0; pl < p.n * p.c; ++pl)
+    for (int64_t oy = 0; oy < p.oh(); ++oy)
+      for (int64_t ox = 0; ox < p.ow(); ++ox) {
+        double best = -std::numeric_limits<double>::infinity(), sum = 0;
+        for (int64_t a = 0; a < p.kernel; ++a)
+          for (int64_t b = 0; b < p.kernel; ++b) {
+            const int64_t iy = oy * p.stride - p.pad + a, ix = ox * p.stride - p.pad + b;
+            if (iy < 0 || iy >= p.h || ix < 0 || ix >= p.w)
+              continue;
+            const double v = x[(pl * p.h + iy) * p.w + ix];
+            best = std::max(best, v);
+            sum += v;
+          }
+        y[(pl * p.oh() + oy) * p.ow() + ox] = max ? best : sum / double(p.kernel * p.kernel);
+      }
+  return y;
+}
+
+TEST(CpuPool, MaxPoolForwardAndBackward) {
+  for (const PoolCase &p : poolCases()) {
+    const Vec x = randomVec(p.xSize(), 6), dy = randomVec(p.ySize(), 7);
+    Vec y(p.ySize());
+    std::vector<int64_t> arg(p.ySize());
+    max_pool2d_fwd(y.data(), arg.data(), x.data(), p.n, p.c, p.h, p.w, p.kernel, p.stride, p.pad);
+    EXPECT_EQ(y, naivePool(p, x, true));
+    Vec dx(x.size(), 2.0);
+    max_pool2d_bwd(dx.data(), dy.data(), arg.data(), p.n, p.c, p.h, p.w, p.kernel, p.stride,
+                   p.pad);
+    expectGradients(
+        [&](const std::vector<Vec> &in) {
+          Vec out(p.ySize());
+          max_pool2d_fwd<double>(out.data(), nullptr, in[0].data(), p.n, p.c, p.h, p.w, p.kernel,
+                                 p.stride, p.pad);
+          return out;
+        },
+        {x}, dy, {dx}, "max_pool2d");
+  }
+}
+
+TEST(CpuPool, MaxPoolArgmaxIsTheFirstOnTies) {
+  const Vec x = {1, 1, 1, 1};
+  double y;
+  int64_t arg;
+  max_pool2d_fwd(&y, &arg, x.data(), 1, 1, 2, 2, 2, 2, 0);
+  EXPECT_EQ(arg, 0);
+}
+
+TEST(CpuPool, AvgPoolForwardAndBackward) {
+  for (const PoolCase &p : poolCases()) {
+    const Vec x = randomVec(p.xSize(), 8), dy = randomVec(p.ySize(), 9);
+    Vec y(p.ySize());
+    avg_pool2d_fwd(y.data(), x.data(), p.n, p.c, p.h, p.w, p.kernel, p.stride, p.pad);
+    expectNear(y, naivePool(p, x, false), 1e-15, "avg_pool2d");
+    Vec dx(x.size(), 2.0);
+    avg_pool2d_bwd(dx.data(), dy.data(), p.n, p.c, p.h, p.w, p.kernel, p.stride, p.pad);
+    expectGradients(
+        [&](const std::vector<Vec> &in) {
+          Vec out(p.ySize());
+          avg_pool2d_fwd(out.data(), in[0].data(), p.n, p.c, p.h, p.w, p.kernel, p.stride, p.pad);
+          return out;
+        },
+        {x}, dy, {dx}, "avg_pool2d");
+  }
+}
+
+TEST(CpuPool, AvgPoolCountsPaddingInTheDivisor) {
+  // A 1x1 input padded by 1 with a 3x3 window: the one value over 9 (count_include_pad).
+  const double x = 9.0;
+  double y;
+  avg_pool2d_fwd(&y, &x, 1, 1, 1, 1, 3, 1, 1);
+  EXPECT_EQ(y, 1.0);
+}
+
+TEST(CpuPool, GlobalAvgPool) {
+  const int64_t n = 2, c = 3, hw = 5;
+  const Vec x = randomVec(n * c * hw, 10), dy = randomVec(n * c, 11);
+  Vec y(n * c);
+  global_avg_pool_fwd(y.data(), x.data(), n, c, hw);
+  for (int64_t p = 0; p < n * c; ++p) {
+    double s = 0;
+    for (int64_t i = 0; i < hw; ++i)
+      s += x[p * hw + i];
+    EXPECT_NEAR(y[p], s / hw, 1e-15);
+  }
+  Vec dx(x.size());
+  global_avg_pool_bwd(dx.data(), dy.data(), n, c, hw);
+  expectGradients(
+      [&](const std::vector<Vec> &in) {
+        Vec out(n * c);
+        global_avg_pool_fwd(out.data(), in[0].data(), n, c, hw);
+        return out;
+      },
+      {x}, dy, {dx}, "global_avg_pool");
+}
+
+} // namespace
+} // namespace nng::cpu
