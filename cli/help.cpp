@@ -9,8 +9,9 @@ namespace nng::cli {
 namespace {
 
 int runHelp(const CLI::App &root, const std::string &topic) {
+  // Not root.help(): once `help` itself was parsed, that prints the help of `help`.
   if (topic.empty())
-    return writeStdout(root.help());
+    return writeStdout(root.get_formatter()->make_help(&root, "nng", CLI::AppFormatMode::Normal));
   std::vector<std::string> names;
   for (const CLI::App *sub : root.get_subcommands({})) {
     if (sub->get_name() == topic)

@@ -2,6 +2,7 @@
 // subcommand and maps every outcome to an exit code (0 ok, 1 input error, 2 usage
 // error, 3 internal error). Data goes to stdout, diagnostics to stderr.
 #include <algorithm>
+#include <cctype>
 #include <exception>
 #include <iostream>
 #include <new>
@@ -48,7 +49,11 @@ std::string failingCommand(const CLI::App &root) {
   return parsed.empty() ? "" : " " + parsed.back()->get_name();
 }
 
-int usageError(const std::string &message, const std::string &command) {
+int usageError(std::string message, const std::string &command) {
+  // CLI11 capitalizes its messages ("The following argument..."); ours are lower case.
+  if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) &&
+      std::islower(static_cast<unsigned char>(message[1])))
+    message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
   std::cerr << "nng: error: " << message << "\n"
             << "Run 'nng help" << command << "' for usage.\n";
   return kExitUsageError;

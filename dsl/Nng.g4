@@ -22,7 +22,7 @@ modelDecl   : MODEL NAME '{' stmt* '}' ;
 
 stmt
   : INPUT NAME ':' type ';'                                   # inputStmt
-  | kind=(PARAM | BUFFER) NAME ':' type '=' initializer ';'   # paramStmt
+  | kind=(PARAM | BUFFER) NAME ':' type ('=' initializer)? ';' # paramStmt
   | NAME (':' type)? '=' expr ';'                             # assignStmt
   | REPEAT expr '{' stmt* '}'                                 # repeatStmt
   | OUTPUT NAME (',' NAME)* ';'                               # outputStmt
@@ -33,7 +33,8 @@ stmt
 // f32[N, 784], f32[] (a scalar); each dimension is a constant expression or a symbol.
 type        : NAME '[' (expr (',' expr)*)? ']' ;
 
-// he_normal, zeros, constant(0.1), normal(0.0, 0.02)
+// he_normal, zeros, constant(0.1), normal(0.0, 0.02). A param without one (the printers
+// write that for a graph whose values come from elsewhere) gets no initializer.
 initializer : NAME ('(' (expr (',' expr)*)? ')')? ;
 
 // Precedence, tightest first: unary minus, @, * and /, + and -. Binary operators are

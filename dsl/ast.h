@@ -84,7 +84,7 @@ struct Stmt {
   NameRef target;                // Input, Param, Buffer, Assign, Minimize
   std::vector<NameRef> outputs;  // Output (`output a, b;`)
   std::optional<TypeExpr> type;  // Input, Param, Buffer; Assign when annotated
-  std::optional<InitExpr> init;  // Param, Buffer
+  std::optional<InitExpr> init;  // Param, Buffer (absent: no initializer)
   ExprPtr value;                 // Assign and Return: the value; Repeat: the count
   std::vector<Stmt> body;        // Repeat
 };

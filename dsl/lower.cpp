@@ -493,6 +493,39 @@ struct SugarParam {
   bool required;
 };
 
+// A sugar call's parameters and the names (after its prefix) of the values it creates.
+struct SugarSignature {
+  std::vector<SugarParam> params;
+  std::vector<std::string> created;
+};
+
+const SugarSignature &sugarSignature(const std::string &name) {
+  using W = SugarParam::Want;
+  static const std::map<std::string, SugarSignature> table = {
+      {"dense",
+       {{{"x", W::Tensor, true}, {"units", W::Int, true}, {"bias", W::Bool, false},
+         {"name", W::String, false}},
+        {"weight", "bias"}}},
+      {"conv2d",
+       {{{"x", W::Tensor, true}, {"filters", W::Int, true}, {"kernel", W::Int, true},
+         {"stride", W::Int, false}, {"pad", W::Int, false}, {"bias", W::Bool, false},
+         {"name", W::String, false}},
+        {"weight", "bias"}}},
+      {"batch_norm",
+       {{{"x", W::Tensor, true}, {"eps", W::Float, false}, {"momentum", W::Float, false},
+         {"name", W::String, false}},
+        {"gamma", "beta", "running_mean", "running_var"}}},
+      {"layer_norm",
+       {{{"x", W::Tensor, true}, {"eps", W::Float, false}, {"name", W::String, false}},
+        {"gamma", "beta"}}},
+      {"embedding",
+       {{{"ids", W::Tensor, true}, {"vocab", W::Int, true}, {"dim", W::Int, true},
+         {"name", W::String, false}},
+        {"weight"}}},
+  };
+  return table.at(name);
+}
+
 class Lowerer {
 public:
   Lowerer(const Program &prog, DiagnosticSink &sink, const LowerLimits &limits)
@@ -677,7 +710,7 @@ private:
           break;
         }
     }
-    std::optional<Initializer> init = evalInit(*s.init, f);
+    std::optional<Initializer> init = s.init ? evalInit(*s.init, f) : Initializer{};
     std::optional<std::string> full = declName(qualify(f, name), s.target.loc, f);
     if (!type || !init || !full) {
       f.vars[name] = Val::error();
@@ -1419,31 +1452,10 @@ private:
   }
 
   Val sugar(const ast::Expr &e, Frame &f, StmtCtx &ctx) {
-    using W = SugarParam::Want;
     const std::string &c = e.text;
-    std::vector<SugarParam> params;
-    std::vector<std::string> created;
-    if (c == "dense") {
-      params = {{"x", W::Tensor, true}, {"units", W::Int, true}, {"bias", W::Bool, false},
-                {"name", W::String, false}};
-      created = {"weight", "bias"};
-    } else if (c == "conv2d") {
-      params = {{"x", W::Tensor, true},   {"filters", W::Int, true}, {"kernel", W::Int, true},
-                {"stride", W::Int, false}, {"pad", W::Int, false},   {"bias", W::Bool, false},
-                {"name", W::String, false}};
-      created = {"weight", "bias"};
-    } else if (c == "batch_norm") {
-      params = {{"x", W::Tensor, true}, {"eps", W::Float, false}, {"momentum", W::Float, false},
-                {"name", W::String, false}};
-      created = {"gamma", "beta", "running_mean", "running_var"};
-    } else if (c == "layer_norm") {
-      params = {{"x", W::Tensor, true}, {"eps", W::Float, false}, {"name", W::String, false}};
-      created = {"gamma", "beta"};
-    } else {
-      params = {{"ids", W::Tensor, true}, {"vocab", W::Int, true}, {"dim", W::Int, true},
-                {"name", W::String, false}};
-      created = {"weight"};
-    }
+    const SugarSignature &sig = sugarSignature(c);
+    const std::vector<SugarParam> &params = sig.params;
+    const std::vector<std::string> &created = sig.created;
     // The statement's name goes to the outermost sugar call, so take it before the
     // arguments run (unless `name = "..."` picks the prefix).
     bool explicitName = std::any_of(e.args.begin(), e.args.end(),

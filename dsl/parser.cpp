@@ -10,10 +10,13 @@
 //    sign into the number literal it precedes and flattening operator chains.
 #include "dsl/parser.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <set>
+#include <utility>
 
 #include "NngLexer.h"
 #include "NngParser.h"
@@ -62,15 +65,17 @@ std::string display(const std::string &s) {
   return "'" + out + "'";
 }
 
-// Reports diagnostics for one file and stops the parse at the error limit.
+// Collects one file's diagnostics, which flush() hands to the sink sorted by position
+// (lexical errors are found before syntax errors but should read in order). Stops the
+// parse at the error limit.
 class ErrorCollector : public antlr4::BaseErrorListener {
 public:
   ErrorCollector(const std::string &file, DiagnosticSink &sink) : file_(file), sink_(sink) {}
 
   void report(size_t line, size_t col, const std::string &message) {
-    sink_.error(SourceLoc{file_, static_cast<int>(line), static_cast<int>(col)}, message);
-    ++count_;
-    if (sink_.diagnostics().size() >= DiagnosticSink::kMaxErrors)
+    diags_.push_back(Diagnostic{
+        SourceLoc{file_, static_cast<int>(line), static_cast<int>(col)}, message, {}});
+    if (sink_.diagnostics().size() + diags_.size() >= DiagnosticSink::kMaxErrors)
       throw TooManyErrors();
   }
   // Errors that do not come through our error strategy (none are expected).
@@ -78,12 +83,26 @@ public:
                    const std::string &msg, std::exception_ptr) override {
     report(line, charPositionInLine + 1, msg);
   }
-  int count() const { return count_; }
+  // A syntax error at the token right after a lexical error is only its echo: `x $ 3`
+  // reads as `x 3` to the parser.
+  void markAfterLexicalError(size_t startIndex) { echoes_.insert(startIndex); }
+  bool isEcho(size_t startIndex) const { return echoes_.count(startIndex) != 0; }
+
+  bool any() const { return !diags_.empty(); }
+  void flush() {
+    std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic &a, const Diagnostic &b) {
+      return std::make_pair(a.loc.line, a.loc.col) < std::make_pair(b.loc.line, b.loc.col);
+    });
+    for (Diagnostic &d : diags_)
+      sink_.add(std::move(d));
+    diags_.clear();
+  }
 
 private:
   std::string file_;
   DiagnosticSink &sink_;
-  int count_ = 0;
+  std::vector<Diagnostic> diags_;
+  std::set<size_t> echoes_;
 };
 
 bool isOperandEnd(size_t type) {
@@ -140,9 +159,11 @@ public:
       bool done = false;
       for (size_t c : covered)
         done = done || c == t;
-      if (!done)
+      if (!done && t != antlr4::Token::EOF)
         parts.push_back(tokenName(t));
     }
+    if (has(antlr4::Token::EOF))
+      parts.push_back("end of file");
     std::string out;
     for (size_t i = 0; i < parts.size(); ++i)
       out += (i == 0 ? "" : i + 1 == parts.size() ? " or " : ", ") + parts[i];
@@ -210,6 +231,8 @@ protected:
 
 private:
   void report(antlr4::Parser *p, antlr4::Token *found, const antlr4::misc::IntervalSet &want) {
+    if (errors_.isEcho(found->getStartIndex()))
+      return;
     size_t line = found->getLine(), col = found->getCharPositionInLine() + 1;
     // A missing ';' is reported where it belongs, just after the statement, rather than at
     // the next line's first token.
@@ -292,13 +315,14 @@ private:
       s.kind = c->BUFFER() ? ast::StmtKind::Buffer : ast::StmtKind::Param;
       s.target = ref(c->NAME());
       s.type = type(c->type());
-      auto *init = need(c->initializer());
-      ast::InitExpr ie;
-      ie.kind = text(init->NAME());
-      ie.loc = loc(init->NAME());
-      for (auto *e : init->expr())
-        ie.args.push_back(expr(e));
-      s.init = std::move(ie);
+      if (auto *init = c->initializer()) {
+        ast::InitExpr ie;
+        ie.kind = text(init->NAME());
+        ie.loc = loc(init->NAME());
+        for (auto *e : init->expr())
+          ie.args.push_back(expr(e));
+        s.init = std::move(ie);
+      }
     } else if (auto *c = dynamic_cast<NngParser::AssignStmtContext *>(ctx)) {
       s.kind = ast::StmtKind::Assign;
       s.target = ref(c->NAME());
@@ -492,7 +516,6 @@ private:
 std::optional<ast::File> parseSource(const std::string &file, const std::string &text,
                                      DiagnosticSink &sink) {
   sink.addSource(file, text);
-  size_t errorsBefore = sink.diagnostics().size();
   if (text.size() > kMaxSourceBytes) {
     sink.error(SourceLoc{file, 0, 0}, "file is too large (" + std::to_string(text.size()) +
                                           " bytes, limit " +
@@ -507,13 +530,14 @@ std::optional<ast::File> parseSource(const std::string &file, const std::string 
   lexer.addErrorListener(&errors);
   Expectation expect(lexer.getVocabulary(), text);
 
-  try {
+  auto run = [&]() -> std::optional<ast::File> {
     // Stage 1: lex, report lexical errors, bound the size and the nesting.
     std::vector<std::unique_ptr<antlr4::Token>> tokens;
     std::vector<int> unary{0}; // per open bracket level: pending unary minus signs
     int depth = 1;             // open levels plus pending unary signs
     size_t lastType = antlr4::Token::INVALID_TYPE;
     size_t lastErrorEnd = std::numeric_limits<size_t>::max();
+    bool afterError = false;
     for (;;) {
       std::unique_ptr<antlr4::Token> t = lexer.nextToken();
       size_t type = t->getType();
@@ -532,8 +556,11 @@ std::optional<ast::File> parseSource(const std::string &file, const std::string 
           errors.report(t->getLine(), t->getCharPositionInLine() + 1, msg);
         }
         lastErrorEnd = t->getStopIndex() + 1;
+        afterError = true;
         continue;
       }
+      if (std::exchange(afterError, false))
+        errors.markAfterLexicalError(t->getStartIndex());
       if (tokens.size() >= kMaxTokens) {
         errors.report(t->getLine(), t->getCharPositionInLine() + 1,
                       "file is too long (more than " + std::to_string(kMaxTokens) + " tokens)");
@@ -585,18 +612,23 @@ std::optional<ast::File> parseSource(const std::string &file, const std::string 
     parser.addErrorListener(&errors);
     parser.setErrorHandler(std::make_shared<ErrorStrategy>(expect, errors));
     NngParser::FileContext *tree = parser.file();
-    if (sink.diagnostics().size() > errorsBefore)
+    if (errors.any())
       return std::nullopt;
 
     // Stage 3: build the AST.
-    Builder builder(file, expect, errors);
-    ast::File out = builder.file(tree);
-    if (sink.diagnostics().size() > errorsBefore)
-      return std::nullopt;
-    return out;
+    return Builder(file, expect, errors).file(tree);
+  };
+
+  std::optional<ast::File> out;
+  try {
+    out = run();
   } catch (const TooManyErrors &) {
-    return std::nullopt;
   }
+  bool failed = errors.any();
+  errors.flush();
+  if (failed)
+    return std::nullopt;
+  return out;
 }
 
 } // namespace nng::dsl

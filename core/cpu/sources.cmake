@@ -12,3 +12,4 @@ list(APPEND NNG_CORE_SOURCES
   cpu/kernels/norm.cpp
   cpu/kernels/nn.cpp
   cpu/kernels/optim.cpp)
+list(APPEND NNG_CORE_SOURCES cpu/cpu_backend.cpp)

@@ -8,26 +8,55 @@
 
 namespace nng {
 
+void throwAt(const std::string &file, int line, int col, const std::string &message) {
+  Diagnostic d;
+  d.loc.file = file;
+  d.loc.line = line;
+  d.loc.col = col;
+  d.message = message;
+  throw UserError(std::move(d));
+}
+
+void throwAt(const SourceLoc &loc, const std::string &message) {
+  throwAt(loc.file, loc.line, loc.col, message);
+}
+
 const char *fileTypeName(FileType t) {
   switch (t) {
-  case FileType::U8: return "u8";
-  case FileType::I8: return "i8";
-  case FileType::I16: return "i16";
-  case FileType::I32: return "i32";
-  case FileType::I64: return "i64";
-  case FileType::F32: return "f32";
-  case FileType::F64: return "f64";
-  case FileType::Bool: return "bool";
+  case FileType::U8:
+    return "u8";
+  case FileType::I8:
+    return "i8";
+  case FileType::I16:
+    return "i16";
+  case FileType::I32:
+    return "i32";
+  case FileType::I64:
+    return "i64";
+  case FileType::F32:
+    return "f32";
+  case FileType::F64:
+    return "f64";
+  case FileType::Bool:
+    return "bool";
   }
   return "?";
 }
 
 size_t fileTypeSize(FileType t) {
   switch (t) {
-  case FileType::U8: case FileType::I8: case FileType::Bool: return 1;
-  case FileType::I16: return 2;
-  case FileType::I32: case FileType::F32: return 4;
-  case FileType::I64: case FileType::F64: return 8;
+  case FileType::U8:
+  case FileType::I8:
+  case FileType::Bool:
+    return 1;
+  case FileType::I16:
+    return 2;
+  case FileType::I32:
+  case FileType::F32:
+    return 4;
+  case FileType::I64:
+  case FileType::F64:
+    return 8;
   }
   return 0;
 }
@@ -63,14 +92,22 @@ template <class T> static T load(const uint8_t *p) {
 static double elementAt(FileType t, const uint8_t *base, int64_t i) {
   const uint8_t *p = base + i * fileTypeSize(t);
   switch (t) {
-  case FileType::U8: return *p;
-  case FileType::Bool: return *p ? 1.0 : 0.0;
-  case FileType::I8: return load<int8_t>(p);
-  case FileType::I16: return load<int16_t>(p);
-  case FileType::I32: return load<int32_t>(p);
-  case FileType::I64: return static_cast<double>(load<int64_t>(p));
-  case FileType::F32: return load<float>(p);
-  case FileType::F64: return load<double>(p);
+  case FileType::U8:
+    return *p;
+  case FileType::Bool:
+    return *p ? 1.0 : 0.0;
+  case FileType::I8:
+    return load<int8_t>(p);
+  case FileType::I16:
+    return load<int16_t>(p);
+  case FileType::I32:
+    return load<int32_t>(p);
+  case FileType::I64:
+    return static_cast<double>(load<int64_t>(p));
+  case FileType::F32:
+    return load<float>(p);
+  case FileType::F64:
+    return load<double>(p);
   }
   return 0;
 }
@@ -104,10 +141,9 @@ void checkFinite(const RawArray &a) {
   for (int64_t i = 0; i < n; ++i) {
     double v = a.at(i);
     if (!std::isfinite(v))
-      throw UserError(Diagnostic{{a.file, 0, 0},
-                                 (std::isnan(v) ? "NaN" : "infinite value") + std::string(" at ") +
-                                     elementPosition(a.shape, i),
-                                 {}});
+      throwAt(a.file, 0, 0,
+              (std::isnan(v) ? "NaN" : "infinite value") + std::string(" at ") +
+                  elementPosition(a.shape, i));
   }
 }
 
@@ -126,12 +162,19 @@ size_t HostArray::rowBytes() const {
 
 double HostArray::at(int64_t i) const {
   switch (dtype) {
-  case DType::F32: return data<float>()[i];
-  case DType::F64: return data<double>()[i];
-  case DType::I32: return data<int32_t>()[i];
-  case DType::I64: return static_cast<double>(data<int64_t>()[i]);
-  case DType::Bool: return data<uint8_t>()[i] ? 1.0 : 0.0;
-  case DType::F16: case DType::BF16: break;
+  case DType::F32:
+    return data<float>()[i];
+  case DType::F64:
+    return data<double>()[i];
+  case DType::I32:
+    return data<int32_t>()[i];
+  case DType::I64:
+    return static_cast<double>(data<int64_t>()[i]);
+  case DType::Bool:
+    return data<uint8_t>()[i] ? 1.0 : 0.0;
+  case DType::F16:
+  case DType::BF16:
+    break;
   }
   NNG_CHECK(false, "HostArray::at: f16/bf16 host arrays are not produced by the data readers");
   return 0;
@@ -160,13 +203,21 @@ DType resolveDType(FileType t, const FieldTransform &tf) {
 static int64_t integerAt(const RawArray &raw, int64_t i) {
   const uint8_t *p = raw.bytes.data() + i * fileTypeSize(raw.type);
   switch (raw.type) {
-  case FileType::U8: return *p;
-  case FileType::Bool: return *p ? 1 : 0;
-  case FileType::I8: return load<int8_t>(p);
-  case FileType::I16: return load<int16_t>(p);
-  case FileType::I32: return load<int32_t>(p);
-  case FileType::I64: return load<int64_t>(p);
-  case FileType::F32: case FileType::F64: break;
+  case FileType::U8:
+    return *p;
+  case FileType::Bool:
+    return *p ? 1 : 0;
+  case FileType::I8:
+    return load<int8_t>(p);
+  case FileType::I16:
+    return load<int16_t>(p);
+  case FileType::I32:
+    return load<int32_t>(p);
+  case FileType::I64:
+    return load<int64_t>(p);
+  case FileType::F32:
+  case FileType::F64:
+    break;
   }
   NNG_CHECK(false, "integerAt on float data");
   return 0;
@@ -180,17 +231,14 @@ static void fillFloat(const RawArray &raw, const FieldTransform &tf, HostArray &
     double x = raw.at(i);
     T v = static_cast<T>(x * tf.scale + tf.shift);
     if (!std::isfinite(x))
-      throw UserError(Diagnostic{{raw.file, 0, 0},
-                                 (std::isnan(x) ? "NaN" : "infinite value") + std::string(" at ") +
-                                     elementPosition(raw.shape, i),
-                                 {}});
+      throwAt(raw.file, 0, 0,
+              (std::isnan(x) ? "NaN" : "infinite value") + std::string(" at ") +
+                  elementPosition(raw.shape, i));
     if (!std::isfinite(v))
-      throw UserError(Diagnostic{{raw.file, 0, 0},
-                                 "value " + std::to_string(x) + " at " +
-                                     elementPosition(raw.shape, i) + " overflows " +
-                                     dtypeName(out.dtype) +
-                                     (tf.rescales() ? " after scale/shift" : ""),
-                                 {}});
+      throwAt(raw.file, 0, 0,
+              "value " + std::to_string(x) + " at " + elementPosition(raw.shape, i) +
+                  " overflows " + dtypeName(out.dtype) +
+                  (tf.rescales() ? " after scale/shift" : ""));
     dst[i] = v;
   }
 }
@@ -205,37 +253,29 @@ template <class T> static void fillInteger(const RawArray &raw, HostArray &out) 
       double d = raw.at(i);
       // A float column of class ids (0.0, 1.0, ...) is fine; 0.5 is a mistake.
       if (!(d == std::floor(d)) || std::fabs(d) > 9.0e15)
-        throw UserError(Diagnostic{{raw.file, 0, 0},
-                                   "cannot convert " + std::string(fileTypeName(raw.type)) +
-                                       " value " + std::to_string(d) + " at " +
-                                       elementPosition(raw.shape, i) + " to " +
-                                       dtypeName(out.dtype) + ": not an integer",
-                                   {}});
+        throwAt(raw.file, 0, 0,
+                "cannot convert " + std::string(fileTypeName(raw.type)) + " value " +
+                    std::to_string(d) + " at " + elementPosition(raw.shape, i) + " to " +
+                    dtypeName(out.dtype) + ": not an integer");
       v = static_cast<int64_t>(d);
     } else {
       v = integerAt(raw, i);
     }
     if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
         v > static_cast<int64_t>(std::numeric_limits<T>::max()))
-      throw UserError(Diagnostic{{raw.file, 0, 0},
-                                 "value " + std::to_string(v) + " at " +
-                                     elementPosition(raw.shape, i) + " does not fit in " +
-                                     dtypeName(out.dtype),
-                                 {}});
+      throwAt(raw.file, 0, 0,
+              "value " + std::to_string(v) + " at " + elementPosition(raw.shape, i) +
+                  " does not fit in " + dtypeName(out.dtype));
     dst[i] = static_cast<T>(v);
   }
 }
 
 HostArray applyTransform(const RawArray &raw, const FieldTransform &tf) {
   if (raw.shape.empty())
-    throw UserError(Diagnostic{{raw.file, 0, 0},
-                               "the data is a scalar; a field needs a sample dimension", {}});
+    throwAt(raw.file, 0, 0, "the data is a scalar; a field needs a sample dimension");
   DType dt = resolveDType(raw.type, tf);
   if (!isFloat(dt) && tf.rescales())
-    throw UserError(Diagnostic{{raw.file, 0, 0},
-                               std::string("scale/shift need a float dtype, not ") +
-                                   dtypeName(dt),
-                               {}});
+    throwAt(raw.file, 0, 0, std::string("scale/shift need a float dtype, not ") + dtypeName(dt));
   std::vector<int64_t> shape = raw.shape;
   if (tf.flatten) {
     std::vector<int64_t> rest(shape.begin() + 1, shape.end());
@@ -243,11 +283,21 @@ HostArray applyTransform(const RawArray &raw, const FieldTransform &tf) {
   }
   HostArray out(dt, shape);
   switch (dt) {
-  case DType::F32: fillFloat<float>(raw, tf, out); break;
-  case DType::F64: fillFloat<double>(raw, tf, out); break;
-  case DType::I32: fillInteger<int32_t>(raw, out); break;
-  case DType::I64: fillInteger<int64_t>(raw, out); break;
-  case DType::F16: case DType::BF16: case DType::Bool:
+  case DType::F32:
+    fillFloat<float>(raw, tf, out);
+    break;
+  case DType::F64:
+    fillFloat<double>(raw, tf, out);
+    break;
+  case DType::I32:
+    fillInteger<int32_t>(raw, out);
+    break;
+  case DType::I64:
+    fillInteger<int64_t>(raw, out);
+    break;
+  case DType::F16:
+  case DType::BF16:
+  case DType::Bool:
     NNG_CHECK(false, "applyTransform: the config only allows f32, f64, i32, i64");
   }
   return out;

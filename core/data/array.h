@@ -15,6 +15,12 @@
 
 namespace nng {
 
+// Throws a UserError at a data file (line/col 0 when the file has no text positions)
+// or at a place in the config. Out of line: it keeps GCC's -Wmaybe-uninitialized quiet
+// about Diagnostic temporaries in the many throw sites.
+[[noreturn]] void throwAt(const std::string &file, int line, int col, const std::string &message);
+[[noreturn]] void throwAt(const SourceLoc &loc, const std::string &message);
+
 // Element types found in data files. Wider than DType because files store bytes and
 // shorts that the runtime never computes with.
 enum class FileType { U8, I8, I16, I32, I64, F32, F64, Bool };

@@ -14,14 +14,11 @@ Batcher::Batcher(std::shared_ptr<const Dataset> data, BatcherOptions options, Da
   NNG_CHECK(opt_.batchSize > 0 && opt_.prefetch >= 0, "Batcher options not validated");
   const std::string &name = data_->name().empty() ? std::string("the data") : data_->name();
   if (data_->size() == 0)
-    throw UserError(Diagnostic{data_->loc(), name + " has no samples", {}});
+    throwAt(data_->loc(), name + " has no samples");
   if (batchesPerEpoch() == 0)
-    throw UserError(Diagnostic{data_->loc(),
-                               name + " has " + std::to_string(data_->size()) +
-                                   " samples, fewer than batch_size " +
-                                   std::to_string(opt_.batchSize) +
-                                   ", and drop_last leaves no batch",
-                               {}});
+    throwAt(data_->loc(), name + " has " + std::to_string(data_->size()) +
+                              " samples, fewer than batch_size " + std::to_string(opt_.batchSize) +
+                              ", and drop_last leaves no batch");
   seek(start);
 }
 
@@ -65,8 +62,8 @@ Batcher::Made Batcher::make(DataCursor c) {
   m.batch.size = end - c.index;
   m.batch.endOfEpoch = end == usable();
   for (const auto &[name, a] : data_->fields())
-    m.batch.fields.emplace(name, gatherRows(a, order_.data() + c.index,
-                                            static_cast<size_t>(m.batch.size)));
+    m.batch.fields.emplace(
+        name, gatherRows(a, order_.data() + c.index, static_cast<size_t>(m.batch.size)));
   m.next = normalize(DataCursor{c.epoch, end});
   if (opt_.prepare)
     opt_.prepare(m.batch);
@@ -95,12 +92,10 @@ Batch Batcher::next() {
 void Batcher::seek(DataCursor c) {
   if (c.epoch < 0 || c.index < 0 || c.index > usable()) {
     const std::string &name = data_->name().empty() ? std::string("the data") : data_->name();
-    throw UserError(Diagnostic{data_->loc(),
-                               "data position (epoch " + std::to_string(c.epoch) + ", sample " +
-                                   std::to_string(c.index) + ") is outside " + name + ", which has " +
-                                   std::to_string(usable()) +
-                                   " samples per epoch (was the checkpoint made with other data?)",
-                               {}});
+    throwAt(data_->loc(), "data position (epoch " + std::to_string(c.epoch) + ", sample " +
+                              std::to_string(c.index) + ") is outside " + name + ", which has " +
+                              std::to_string(usable()) +
+                              " samples per epoch (was the checkpoint made with other data?)");
   }
   stop();
   cursor_ = normalize(c);

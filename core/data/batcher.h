@@ -68,12 +68,12 @@ private:
     Batch batch;
     DataCursor next;
   };
-  Made make(DataCursor c);    // pure but for the order cache; called by one thread
-  void start();               // starts the prefetch thread at producerAt_
-  void stop();                // stops and joins it, drops queued batches
-  void run();                 // the prefetch thread
+  Made make(DataCursor c); // pure but for the order cache; called by one thread
+  void start();            // starts the prefetch thread at producerAt_
+  void stop();             // stops and joins it, drops queued batches
+  void run();              // the prefetch thread
   DataCursor normalize(DataCursor c) const;
-  int64_t usable() const;     // samples of an epoch that are delivered
+  int64_t usable() const; // samples of an epoch that are delivered
 
   std::shared_ptr<const Dataset> data_;
   BatcherOptions opt_;

@@ -19,58 +19,80 @@ namespace nng {
 
 const char *formatName(DataFormat f) {
   switch (f) {
-  case DataFormat::Idx: return "idx";
-  case DataFormat::Csv: return "csv";
-  case DataFormat::Npy: return "npy";
-  case DataFormat::Synthetic: return "synthetic";
+  case DataFormat::Idx:
+    return "idx";
+  case DataFormat::Csv:
+    return "csv";
+  case DataFormat::Npy:
+    return "npy";
+  case DataFormat::Synthetic:
+    return "synthetic";
   }
   return "?";
 }
 
 const char *precisionName(Precision p) {
   switch (p) {
-  case Precision::Fp32: return "fp32";
-  case Precision::Fp16: return "fp16";
-  case Precision::Bf16: return "bf16";
+  case Precision::Fp32:
+    return "fp32";
+  case Precision::Fp16:
+    return "fp16";
+  case Precision::Bf16:
+    return "bf16";
   }
   return "?";
 }
 
 const char *optimizerName(OptimizerType t) {
   switch (t) {
-  case OptimizerType::Sgd: return "sgd";
-  case OptimizerType::Adam: return "adam";
-  case OptimizerType::AdamW: return "adamw";
+  case OptimizerType::Sgd:
+    return "sgd";
+  case OptimizerType::Adam:
+    return "adam";
+  case OptimizerType::AdamW:
+    return "adamw";
   }
   return "?";
 }
 
 const char *scheduleName(ScheduleType t) {
   switch (t) {
-  case ScheduleType::Constant: return "constant";
-  case ScheduleType::Step: return "step";
-  case ScheduleType::MultiStep: return "multistep";
-  case ScheduleType::Cosine: return "cosine";
-  case ScheduleType::Poly: return "poly";
+  case ScheduleType::Constant:
+    return "constant";
+  case ScheduleType::Step:
+    return "step";
+  case ScheduleType::MultiStep:
+    return "multistep";
+  case ScheduleType::Cosine:
+    return "cosine";
+  case ScheduleType::Poly:
+    return "poly";
   }
   return "?";
 }
 
 const char *progressName(ProgressMode m) {
   switch (m) {
-  case ProgressMode::Auto: return "auto";
-  case ProgressMode::Bar: return "bar";
-  case ProgressMode::Plain: return "plain";
-  case ProgressMode::None: return "none";
+  case ProgressMode::Auto:
+    return "auto";
+  case ProgressMode::Bar:
+    return "bar";
+  case ProgressMode::Plain:
+    return "plain";
+  case ProgressMode::None:
+    return "none";
   }
   return "?";
 }
 
 const char *syntheticName(SyntheticKind k) {
   switch (k) {
-  case SyntheticKind::Blobs: return "blobs";
-  case SyntheticKind::Spirals: return "spirals";
-  case SyntheticKind::Random: return "random";
+  case SyntheticKind::Blobs:
+    return "blobs";
+  case SyntheticKind::Spirals:
+    return "spirals";
+  case SyntheticKind::Random:
+    return "random";
   }
   return "?";
 }
@@ -102,8 +124,7 @@ struct Ctx {
 bool underPath(const std::string &path, const std::string &prefix) {
   if (path.compare(0, prefix.size(), prefix) != 0)
     return false;
-  return path.size() == prefix.size() || path[prefix.size()] == '.' ||
-         path[prefix.size()] == '[';
+  return path.size() == prefix.size() || path[prefix.size()] == '.' || path[prefix.size()] == '[';
 }
 
 const Override *overrideOf(const Ctx &ctx, const std::string &path) {
@@ -126,8 +147,8 @@ SourceLoc locOf(const Ctx &ctx, const YAML::Node &node) {
                        const std::string &msg, const std::string *origin = nullptr) {
   std::string text = path.empty() ? msg : path + ": " + msg;
   if (const Override *o = overrideOf(ctx, origin ? *origin : path))
-    throw UserError(Diagnostic{{}, text + " (from --set " + o->assignment + ")", {}});
-  throw UserError(Diagnostic{locOf(ctx, node), text, {}});
+    throwAt(SourceLoc{}, text + " (from --set " + o->assignment + ")");
+  throwAt(locOf(ctx, node), text);
 }
 
 void record(Ctx &ctx, const YAML::Node &node, const std::string &path) {
@@ -138,10 +159,14 @@ void record(Ctx &ctx, const YAML::Node &node, const std::string &path) {
 
 std::string describe(const YAML::Node &n) {
   switch (n.Type()) {
-  case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
-  case YAML::NodeType::Sequence: return "a list";
-  case YAML::NodeType::Map: return "a map";
-  default: return "nothing";
+  case YAML::NodeType::Scalar:
+    return "'" + n.Scalar() + "'";
+  case YAML::NodeType::Sequence:
+    return "a list";
+  case YAML::NodeType::Map:
+    return "a map";
+  default:
+    return "nothing";
   }
 }
 
@@ -155,8 +180,7 @@ std::string joinNames(const std::vector<std::string> &names) {
 // ---------------------------------------------------------------------------------
 // Typed scalars
 
-std::string scalarOf(Ctx &ctx, const YAML::Node &n, const std::string &path,
-                     const char *expected) {
+std::string scalarOf(Ctx &ctx, const YAML::Node &n, const std::string &path, const char *expected) {
   if (!n.IsScalar())
     fail(ctx, n, path, std::string("expected ") + expected + ", got " + describe(n));
   record(ctx, n, path);
@@ -208,8 +232,8 @@ double readNumber(Ctx &ctx, const YAML::Node &n, const std::string &path) {
 }
 
 // Range checks print the bound and the value as written in the file.
-double readNumberIn(Ctx &ctx, const YAML::Node &n, const std::string &path, double lo,
-                    bool loOpen, double hi, bool hiOpen, const char *range) {
+double readNumberIn(Ctx &ctx, const YAML::Node &n, const std::string &path, double lo, bool loOpen,
+                    double hi, bool hiOpen, const char *range) {
   double v = readNumber(ctx, n, path);
   bool ok = (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
   if (!ok)
@@ -242,8 +266,8 @@ E readEnum(Ctx &ctx, const YAML::Node &n, const std::string &path, const char *w
       return value;
     names.push_back(name);
   }
-  fail(ctx, n, path, std::string("unknown ") + what + " '" + s + "' (expected " +
-                         joinNames(names) + ")");
+  fail(ctx, n, path,
+       std::string("unknown ") + what + " '" + s + "' (expected " + joinNames(names) + ")");
 }
 
 // ---------------------------------------------------------------------------------
@@ -390,8 +414,8 @@ FieldTransform readTransform(Ctx &ctx, const MapView &m) {
     std::string s = readString(ctx, n, p);
     if (s != "auto") {
       auto dt = parseDType(s);
-      if (!dt || !(*dt == DType::F32 || *dt == DType::F64 || *dt == DType::I32 ||
-                   *dt == DType::I64))
+      if (!dt ||
+          !(*dt == DType::F32 || *dt == DType::F64 || *dt == DType::I32 || *dt == DType::I64))
         fail(ctx, n, p, "unknown dtype '" + s + "' (expected auto, f32, f64, i32, i64)");
       t.dtype = dt;
     }
@@ -430,8 +454,7 @@ CsvSpec readCsvSpec(Ctx &ctx, const MapView &m) {
         fail(ctx, n, p, "the column list is empty");
       record(ctx, n, p);
       for (size_t i = 0; i < n.size(); ++i)
-        cc.indices.push_back(
-            readIntAtLeast(ctx, n[i], p + "[" + std::to_string(i) + "]", 0));
+        cc.indices.push_back(readIntAtLeast(ctx, n[i], p + "[" + std::to_string(i) + "]", 0));
     } else {
       cc.single = true;
       cc.indices.push_back(readIntAtLeast(ctx, n, p, 0));
@@ -464,8 +487,8 @@ SyntheticSpec readSynthetic(Ctx &ctx, const MapView &m, uint64_t runSeed) {
   // 2^31 floats (8 GiB) is far past any synthetic example and keeps int math safe.
   if (s.samples > (int64_t(1) << 31) / s.features)
     fail(ctx, m.node(), m.path(),
-         "samples * features must be at most 2^31, got " + std::to_string(s.samples) +
-             " * " + std::to_string(s.features));
+         "samples * features must be at most 2^31, got " + std::to_string(s.samples) + " * " +
+             std::to_string(s.features));
   return s;
 }
 
@@ -474,8 +497,8 @@ DataSource readSource(Ctx &ctx, const MapView &m, uint64_t runSeed,
   DataSource src;
   src.keyPath = m.path();
   src.loc = locOf(ctx, m.node());
-  src.format = readEnum<DataFormat>(ctx, m.require("format"), m.childPath("format"), "format",
-                                    kFormats);
+  src.format =
+      readEnum<DataFormat>(ctx, m.require("format"), m.childPath("format"), "format", kFormats);
   const char *fmt = formatName(src.format);
   std::vector<std::string> allowed = {"format", "transform", "limit"};
   std::map<std::string, std::string> misplaced = extraMisplaced;
@@ -515,8 +538,7 @@ DataSource readSource(Ctx &ctx, const MapView &m, uint64_t runSeed,
     break;
   case DataFormat::Synthetic: {
     src.synthetic =
-        readSynthetic(ctx, MapView(ctx, m.require("synthetic"), m.childPath("synthetic")),
-                      runSeed);
+        readSynthetic(ctx, MapView(ctx, m.require("synthetic"), m.childPath("synthetic")), runSeed);
     src.fields = {{"x", "x"}, {"label", "label"}};
     if (m.has("fields")) {
       MapView f(ctx, m.get("fields"), m.childPath("fields"));
@@ -527,8 +549,9 @@ DataSource readSource(Ctx &ctx, const MapView &m, uint64_t runSeed,
         if (!isFieldName(name))
           fail(ctx, f.get(name), f.childPath(name),
                "field names must be identifiers (letters, digits, _)");
-        src.fields[name] = readEnum<std::string>(ctx, f.get(name), f.childPath(name),
-                                                 "synthetic part", {{"x", "x"}, {"label", "label"}});
+        src.fields[name] =
+            readEnum<std::string>(ctx, f.get(name), f.childPath(name), "synthetic part",
+                                  {{"x", "x"}, {"label", "label"}});
       }
     }
     break;
@@ -575,9 +598,12 @@ DataConfig readData(Ctx &ctx, const MapView &m, uint64_t runSeed) {
     MapView v(ctx, m.get("validation"), m.childPath("validation"));
     if (v.has("split")) {
       const char *why = "a validation split cannot be combined with a source";
-      v.checkKeys({"split", "shuffle"},
-                  {{"format", why}, {"fields", why}, {"csv", why}, {"synthetic", why},
-                   {"transform", why}, {"limit", why}});
+      v.checkKeys({"split", "shuffle"}, {{"format", why},
+                                         {"fields", why},
+                                         {"csv", why},
+                                         {"synthetic", why},
+                                         {"transform", why},
+                                         {"limit", why}});
       d.validation.kind = ValidationConfig::Kind::Split;
       d.validation.split =
           readNumberIn(ctx, v.get("split"), v.childPath("split"), 0, true, 1, true, "in (0, 1)");
@@ -585,11 +611,10 @@ DataConfig readData(Ctx &ctx, const MapView &m, uint64_t runSeed) {
         d.validation.shuffle = readBool(ctx, v.get("shuffle"), v.childPath("shuffle"));
     } else if (v.has("format")) {
       d.validation.kind = ValidationConfig::Kind::Source;
-      d.validation.source = readSource(
-          ctx, v, runSeed, {{"shuffle", "'shuffle' applies to a split, not a source"}});
+      d.validation.source =
+          readSource(ctx, v, runSeed, {{"shuffle", "'shuffle' applies to a split, not a source"}});
     } else {
-      fail(ctx, v.node(), v.path(),
-           "expected {split: FRACTION} or a data source with a format");
+      fail(ctx, v.node(), v.path(), "expected {split: FRACTION} or a data source with a format");
     }
   }
   if (m.has("test"))
@@ -600,9 +625,10 @@ DataConfig readData(Ctx &ctx, const MapView &m, uint64_t runSeed) {
 OptimizerConfig readOptimizer(Ctx &ctx, const MapView &m) {
   OptimizerConfig o;
   if (m.has("type"))
-    o.type = readEnum<OptimizerType>(
-        ctx, m.get("type"), m.childPath("type"), "optimizer",
-        {{"sgd", OptimizerType::Sgd}, {"adam", OptimizerType::Adam}, {"adamw", OptimizerType::AdamW}});
+    o.type = readEnum<OptimizerType>(ctx, m.get("type"), m.childPath("type"), "optimizer",
+                                     {{"sgd", OptimizerType::Sgd},
+                                      {"adam", OptimizerType::Adam},
+                                      {"adamw", OptimizerType::AdamW}});
   const char *name = optimizerName(o.type);
   if (o.type == OptimizerType::Sgd) {
     std::string why = "used by adam and adamw, not sgd";
@@ -619,11 +645,11 @@ OptimizerConfig readOptimizer(Ctx &ctx, const MapView &m) {
   if (m.has("lr"))
     o.lr = readNumberIn(ctx, m.get("lr"), m.childPath("lr"), 0, true, kInf, true, "> 0");
   if (m.has("weight_decay"))
-    o.weightDecay = readNumberIn(ctx, m.get("weight_decay"), m.childPath("weight_decay"), 0,
-                                 false, kInf, true, ">= 0");
+    o.weightDecay = readNumberIn(ctx, m.get("weight_decay"), m.childPath("weight_decay"), 0, false,
+                                 kInf, true, ">= 0");
   if (m.has("momentum"))
-    o.momentum = readNumberIn(ctx, m.get("momentum"), m.childPath("momentum"), 0, false, 1,
-                              true, "in [0, 1)");
+    o.momentum = readNumberIn(ctx, m.get("momentum"), m.childPath("momentum"), 0, false, 1, true,
+                              "in [0, 1)");
   if (m.has("nesterov")) {
     o.nesterov = readBool(ctx, m.get("nesterov"), m.childPath("nesterov"));
     if (o.nesterov && o.momentum == 0.0)
@@ -692,8 +718,9 @@ ScheduleConfig readSchedule(Ctx &ctx, const MapView &m, const OptimizerConfig &o
       std::string ip = p + "[" + std::to_string(i) + "]";
       int64_t v = readIntAtLeast(ctx, n[i], ip, 1);
       if (!s.milestones.empty() && v <= s.milestones.back())
-        fail(ctx, n[i], ip, "milestones must increase, got " + std::to_string(v) + " after " +
-                                std::to_string(s.milestones.back()));
+        fail(ctx, n[i], ip,
+             "milestones must increase, got " + std::to_string(v) + " after " +
+                 std::to_string(s.milestones.back()));
       s.milestones.push_back(v);
     }
   }
@@ -733,8 +760,8 @@ TrainConfig readConfig(Ctx &ctx, const YAML::Node &root) {
     fail(ctx, root, "", "the config must be a map of keys, got " + describe(root));
   MapView m(ctx, root, "");
   m.checkKeys({"model", "device", "seed", "precision", "data", "optimizer", "schedule",
-               "clip_grad_norm", "accumulate", "epochs", "steps", "eval_every",
-               "eval_every_steps", "passes", "checkpoint", "log"});
+               "clip_grad_norm", "accumulate", "epochs", "steps", "eval_every", "eval_every_steps",
+               "passes", "checkpoint", "log"});
   if (m.has("model"))
     cfg.model = readString(ctx, m.get("model"), "model");
   if (m.has("device")) {
@@ -752,11 +779,11 @@ TrainConfig readConfig(Ctx &ctx, const YAML::Node &root) {
         {{"fp32", Precision::Fp32}, {"fp16", Precision::Fp16}, {"bf16", Precision::Bf16}});
   cfg.data = readData(ctx, MapView(ctx, m.require("data"), "data"), cfg.seed);
   cfg.optimizer = readOptimizer(ctx, MapView(ctx, m.get("optimizer"), "optimizer"));
-  cfg.schedule = readSchedule(ctx, MapView(ctx, m.get("schedule"), "schedule"), cfg.optimizer,
-                              "optimizer.lr");
+  cfg.schedule =
+      readSchedule(ctx, MapView(ctx, m.get("schedule"), "schedule"), cfg.optimizer, "optimizer.lr");
   if (m.has("clip_grad_norm"))
-    cfg.clipGradNorm = readNumberIn(ctx, m.get("clip_grad_norm"), "clip_grad_norm", 0, false,
-                                    kInf, true, ">= 0");
+    cfg.clipGradNorm =
+        readNumberIn(ctx, m.get("clip_grad_norm"), "clip_grad_norm", 0, false, kInf, true, ">= 0");
   if (m.has("accumulate"))
     cfg.accumulate = readIntAtLeast(ctx, m.get("accumulate"), "accumulate", 1);
   if (m.has("epochs") && m.has("steps"))
@@ -804,12 +831,12 @@ TrainConfig readConfig(Ctx &ctx, const YAML::Node &root) {
   if (lg.has("metrics"))
     cfg.log.metrics = readPath(ctx, lg.get("metrics"), "log.metrics", true);
   if (lg.has("progress"))
-    cfg.log.progress = readEnum<ProgressMode>(ctx, lg.get("progress"), "log.progress",
-                                              "progress mode",
-                                              {{"auto", ProgressMode::Auto},
-                                               {"bar", ProgressMode::Bar},
-                                               {"plain", ProgressMode::Plain},
-                                               {"none", ProgressMode::None}});
+    cfg.log.progress =
+        readEnum<ProgressMode>(ctx, lg.get("progress"), "log.progress", "progress mode",
+                               {{"auto", ProgressMode::Auto},
+                                {"bar", ProgressMode::Bar},
+                                {"plain", ProgressMode::Plain},
+                                {"none", ProgressMode::None}});
   if (!cfg.model.empty())
     setModelName(cfg, cfg.model);
   return cfg;
@@ -822,7 +849,8 @@ TrainConfig readConfig(Ctx &ctx, const YAML::Node &root) {
 // --set assignment rather than at line 1 of some imaginary file.
 YAML::Node unmarked(const YAML::Node &n) {
   switch (n.Type()) {
-  case YAML::NodeType::Scalar: return YAML::Node(n.Scalar());
+  case YAML::NodeType::Scalar:
+    return YAML::Node(n.Scalar());
   case YAML::NodeType::Sequence: {
     YAML::Node out(YAML::NodeType::Sequence);
     for (const auto &c : n)
@@ -835,7 +863,8 @@ YAML::Node unmarked(const YAML::Node &n) {
       out[it->first.Scalar()] = unmarked(it->second);
     return out;
   }
-  default: return YAML::Node(YAML::NodeType::Null);
+  default:
+    return YAML::Node(YAML::NodeType::Null);
   }
 }
 
@@ -919,8 +948,7 @@ void applyOverride(YAML::Node &root, const std::string &assignment) {
     }
     if (cur.IsScalar())
       throw UserError("--set '" + assignment + "': '" +
-                      walked.substr(0, walked.size() - seg.size() - 1) +
-                      "' is a value, not a map");
+                      walked.substr(0, walked.size() - seg.size() - 1) + "' is a value, not a map");
     if (last) {
       cur[seg] = value;
       break;
@@ -943,8 +971,7 @@ TrainConfig parseConfig(const std::string &text, const std::string &file,
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception &e) {
-    throw UserError(Diagnostic{{file, e.mark.line + 1, e.mark.column + 1},
-                               "invalid YAML: " + e.msg, {}});
+    throwAt(file, e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
   }
   for (const std::string &o : overrides) {
     applyOverride(root, o);
@@ -1154,14 +1181,15 @@ double learningRate(const OptimizerConfig &opt, const ScheduleConfig &s, int64_t
                        static_cast<double>(totalSteps - s.warmupSteps),
                    0.0, 1.0);
   switch (s.type) {
-  case ScheduleType::Constant: break;
+  case ScheduleType::Constant:
+    break;
   case ScheduleType::Step:
     NNG_CHECK(s.stepSize > 0, "schedule step without step_size");
     lr *= std::pow(s.gamma, static_cast<double>(step / s.stepSize));
     break;
   case ScheduleType::MultiStep: {
-    auto passed = std::upper_bound(s.milestones.begin(), s.milestones.end(), step) -
-                  s.milestones.begin();
+    auto passed =
+        std::upper_bound(s.milestones.begin(), s.milestones.end(), step) - s.milestones.begin();
     lr *= std::pow(s.gamma, static_cast<double>(passed));
     break;
   }

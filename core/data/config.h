@@ -47,8 +47,8 @@ struct DataSource {
   SourceLoc loc;                                   // where the source was declared
 
   bool operator==(const DataSource &o) const {
-    return format == o.format && fields == o.fields && csv == o.csv &&
-           synthetic == o.synthetic && transform == o.transform && limit == o.limit;
+    return format == o.format && fields == o.fields && csv == o.csv && synthetic == o.synthetic &&
+           transform == o.transform && limit == o.limit;
   }
 };
 
@@ -74,10 +74,10 @@ struct DataConfig {
 
 struct OptimizerConfig {
   OptimizerType type = OptimizerType::Sgd;
-  double lr = 0.01;             // default 0.01 for sgd, 0.001 for adam/adamw
-  double momentum = 0.0;        // sgd
-  bool nesterov = false;        // sgd, needs momentum > 0
-  double weightDecay = 0.0;     // default 0 (sgd, adam: L2 in the gradient), 0.01 (adamw)
+  double lr = 0.01;         // default 0.01 for sgd, 0.001 for adam/adamw
+  double momentum = 0.0;    // sgd
+  bool nesterov = false;    // sgd, needs momentum > 0
+  double weightDecay = 0.0; // default 0 (sgd, adam: L2 in the gradient), 0.01 (adamw)
   std::array<double, 2> betas{0.9, 0.999}; // adam, adamw
   double eps = 1e-8;                       // adam, adamw
 };
@@ -106,8 +106,8 @@ struct LogConfig {
 };
 
 struct TrainConfig {
-  std::string file;         // the config file as named; "" when built from defaults
-  std::string model;        // "" = the only (or last) model in the .nn file
+  std::string file;            // the config file as named; "" when built from defaults
+  std::string model;           // "" = the only (or last) model in the .nn file
   std::string device = "auto"; // auto | cpu | cuda | cuda:N
   uint64_t seed = 0;
   Precision precision = Precision::Fp32;
@@ -118,8 +118,8 @@ struct TrainConfig {
   int64_t accumulate = 1;    // micro-batches per optimizer step
   int64_t epochs = 1;        // exactly one of epochs and steps is non-zero
   int64_t steps = 0;
-  int64_t evalEvery = 1;      // epochs; 0 = not by epochs
-  int64_t evalEverySteps = 0; // steps; 0 = not by steps
+  int64_t evalEvery = 1;           // epochs; 0 = not by epochs
+  int64_t evalEverySteps = 0;      // steps; 0 = not by steps
   std::vector<std::string> passes; // graph passes before training, by CLI name
   CheckpointConfig checkpoint;
   LogConfig log;

@@ -76,9 +76,7 @@ bool isIntegerLiteral(const std::string &s) {
 
 std::map<std::string, RawArray> readCsv(const CsvSpec &spec) {
   const std::string &path = spec.path;
-  auto fail = [&](int line, int col, const std::string &msg) {
-    throw UserError(Diagnostic{{path, line, col}, msg, {}});
-  };
+  auto fail = [&](int line, int col, const std::string &msg) { throwAt(path, line, col, msg); };
   std::vector<uint8_t> bytes = readFileBytes(path, true);
   std::string text(bytes.begin(), bytes.end());
   bytes.clear();
@@ -111,13 +109,14 @@ std::map<std::string, RawArray> readCsv(const CsvSpec &spec) {
       for (const FieldData &f : fields)
         for (int64_t c : f.cols.indices)
           if (c < 0 || static_cast<size_t>(c) >= width)
-            fail(lineNo, 0, "column " + std::to_string(c) + " of field '" + f.name +
-                                "' is out of range: rows have " + std::to_string(width) +
-                                " cells (columns 0.." + std::to_string(width - 1) + ")");
+            fail(lineNo, 0,
+                 "column " + std::to_string(c) + " of field '" + f.name +
+                     "' is out of range: rows have " + std::to_string(width) +
+                     " cells (columns 0.." + std::to_string(width - 1) + ")");
     } else if (cells.size() != width) {
-      fail(lineNo, 1, "row has " + std::to_string(cells.size()) + " cells, expected " +
-                          std::to_string(width) + " (as on line " + std::to_string(widthLine) +
-                          ")");
+      fail(lineNo, 1,
+           "row has " + std::to_string(cells.size()) + " cells, expected " + std::to_string(width) +
+               " (as on line " + std::to_string(widthLine) + ")");
     }
     if (headerPending) {
       headerPending = false;

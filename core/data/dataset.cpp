@@ -16,15 +16,12 @@ void Dataset::add(const std::string &name, HostArray a) {
   NNG_CHECK(!has(name), "Dataset::add: field '" + name + "' added twice");
   std::string prefix = name_.empty() ? "" : name_ + ": ";
   if (a.shape.empty())
-    throw UserError(Diagnostic{loc_, prefix + "field '" + name + "' is a scalar (shape []); " +
-                                         "fields need a sample dimension", {}});
+    throwAt(loc_, prefix + "field '" + name + "' is a scalar (shape []); " +
+                      "fields need a sample dimension");
   if (!fields_.empty() && a.shape[0] != size()) {
     const auto &[other, first] = *fields_.begin();
-    throw UserError(Diagnostic{loc_,
-                               prefix + "field '" + name + "' has " + std::to_string(a.shape[0]) +
-                                   " samples but field '" + other + "' has " +
-                                   std::to_string(first.shape[0]),
-                               {}});
+    throwAt(loc_, prefix + "field '" + name + "' has " + std::to_string(a.shape[0]) +
+                      " samples but field '" + other + "' has " + std::to_string(first.shape[0]));
   }
   fields_.emplace(name, std::move(a));
 }
@@ -113,11 +110,9 @@ std::pair<Dataset, Dataset> splitValidation(const Dataset &all, double fraction,
   int64_t n = all.size();
   auto count = static_cast<int64_t>(std::llround(fraction * static_cast<double>(n)));
   if (count <= 0 || count >= n)
-    throw UserError(Diagnostic{all.loc(),
-                               "a validation split of " + std::to_string(fraction) + " of " +
-                                   std::to_string(n) + " samples leaves " +
-                                   (count <= 0 ? "no validation" : "no training") + " samples",
-                               {}});
+    throwAt(all.loc(), "a validation split of " + std::to_string(fraction) + " of " +
+                           std::to_string(n) + " samples leaves " +
+                           (count <= 0 ? "no validation" : "no training") + " samples");
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
     order[i] = i;
@@ -137,9 +132,7 @@ std::pair<Dataset, Dataset> splitValidation(const Dataset &all, double fraction,
 
 // Validation and test data are evaluated by the same graph as train data.
 static void checkLike(const Dataset &ref, const Dataset &other) {
-  auto fail = [&](const std::string &msg) {
-    throw UserError(Diagnostic{other.loc(), other.name() + ": " + msg, {}});
-  };
+  auto fail = [&](const std::string &msg) { throwAt(other.loc(), other.name() + ": " + msg); };
   if (ref.fieldNames() != other.fieldNames()) {
     std::string a, b;
     for (const auto &n : ref.fieldNames())
@@ -245,8 +238,8 @@ std::vector<std::string> checkInputs(const Dataset &data, const std::vector<Inpu
         hint = " (set dtype: " + std::string(dtypeName(in.type.dtype)) +
                " or a scale in the field's transform)";
       else
-        hint = " (set dtype: " + std::string(dtypeName(in.type.dtype)) +
-               " in the field's transform)";
+        hint =
+            " (set dtype: " + std::string(dtypeName(in.type.dtype)) + " in the field's transform)";
       errors.push_back(expects + ", " + field + " is " + f.str() + hint);
     }
   }

@@ -17,7 +17,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the data readers assume a little-endian host");
 
 [[noreturn]] static void fileError(const std::string &path, const std::string &msg) {
-  throw UserError(Diagnostic{{path, 0, 0}, msg, {}});
+  throwAt(path, 0, 0, msg);
 }
 
 static std::vector<uint8_t> readGzip(const std::string &path) {
@@ -65,13 +65,26 @@ std::vector<uint8_t> readFileBytes(const std::string &path, bool allowGzip) {
 
 static bool idxType(uint8_t code, FileType &t) {
   switch (code) {
-  case 0x08: t = FileType::U8; return true;
-  case 0x09: t = FileType::I8; return true;
-  case 0x0B: t = FileType::I16; return true;
-  case 0x0C: t = FileType::I32; return true;
-  case 0x0D: t = FileType::F32; return true;
-  case 0x0E: t = FileType::F64; return true;
-  default: return false;
+  case 0x08:
+    t = FileType::U8;
+    return true;
+  case 0x09:
+    t = FileType::I8;
+    return true;
+  case 0x0B:
+    t = FileType::I16;
+    return true;
+  case 0x0C:
+    t = FileType::I32;
+    return true;
+  case 0x0D:
+    t = FileType::F32;
+    return true;
+  case 0x0E:
+    t = FileType::F64;
+    return true;
+  default:
+    return false;
   }
 }
 

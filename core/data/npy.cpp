@@ -9,7 +9,7 @@
 namespace nng {
 
 [[noreturn]] static void npyError(const std::string &path, const std::string &msg) {
-  throw UserError(Diagnostic{{path, 0, 0}, msg, {}});
+  throwAt(path, 0, 0, msg);
 }
 
 namespace {
@@ -116,14 +116,22 @@ static FileType npyType(const std::string &descr, const std::string &path) {
     npyError(path, "big-endian data ('" + descr + "') is not supported; save it little-endian");
   if (d.size() == 3 && (d[0] == '<' || d[0] == '|' || d[0] == '=' || d[0] == '>'))
     d = d.substr(1);
-  if (d == "f4") return FileType::F32;
-  if (d == "f8") return FileType::F64;
-  if (d == "i1") return FileType::I8;
-  if (d == "i2") return FileType::I16;
-  if (d == "i4") return FileType::I32;
-  if (d == "i8") return FileType::I64;
-  if (d == "u1") return FileType::U8;
-  if (d == "b1") return FileType::Bool;
+  if (d == "f4")
+    return FileType::F32;
+  if (d == "f8")
+    return FileType::F64;
+  if (d == "i1")
+    return FileType::I8;
+  if (d == "i2")
+    return FileType::I16;
+  if (d == "i4")
+    return FileType::I32;
+  if (d == "i8")
+    return FileType::I64;
+  if (d == "u1")
+    return FileType::U8;
+  if (d == "b1")
+    return FileType::Bool;
   npyError(path, "unsupported NPY dtype '" + descr + "' (supported: f4 f8 i1 i2 i4 i8 u1 b1)");
 }
 
@@ -134,8 +142,8 @@ RawArray readNpy(const std::string &path) {
     npyError(path, "not an NPY file (it does not start with \\x93NUMPY)");
   int major = b[6];
   if (major < 1 || major > 3)
-    npyError(path, "unsupported NPY version " + std::to_string(major) + "." +
-                       std::to_string(b[7]) + " (supported: 1, 2, 3)");
+    npyError(path, "unsupported NPY version " + std::to_string(major) + "." + std::to_string(b[7]) +
+                       " (supported: 1, 2, 3)");
   size_t lenBytes = major == 1 ? 2 : 4;
   size_t headerLen = b[8] | (size_t(b[9]) << 8);
   if (lenBytes == 4) {
@@ -169,7 +177,7 @@ RawArray readNpy(const std::string &path) {
   size_t have = b.size() - dataStart;
   if (have != static_cast<size_t>(*need))
     npyError(path, std::string(have < static_cast<size_t>(*need) ? "truncated NPY file"
-                                                                  : "NPY file too long") +
+                                                                 : "NPY file too long") +
                        ": shape " + dimsStr(a.shape) + " of " + fileTypeName(a.type) + " needs " +
                        std::to_string(*need) + " data bytes, found " + std::to_string(have));
   b.erase(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(dataStart));

@@ -28,19 +28,16 @@ RawArray readNpy(const std::string &path);
 struct CsvColumns {
   std::vector<int64_t> indices; // 0-based
   bool single = false;
-  bool operator==(const CsvColumns &o) const {
-    return indices == o.indices && single == o.single;
-  }
+  bool operator==(const CsvColumns &o) const { return indices == o.indices && single == o.single; }
 };
 
 struct CsvSpec {
   std::string path;
-  bool header = false;  // skip the first non-empty line
+  bool header = false; // skip the first non-empty line
   char delimiter = ',';
   std::map<std::string, CsvColumns> columns; // field name -> columns
   bool operator==(const CsvSpec &o) const {
-    return path == o.path && header == o.header && delimiter == o.delimiter &&
-           columns == o.columns;
+    return path == o.path && header == o.header && delimiter == o.delimiter && columns == o.columns;
   }
 };
 

@@ -34,8 +34,8 @@ std::map<std::string, RawArray> generateSynthetic(const SyntheticSpec &spec) {
     for (int64_t i = 0; i < n; ++i) {
       label[i] = static_cast<int64_t>(rng.below(static_cast<uint64_t>(k)));
       double t = rng.uniform();
-      double angle = 2.0 * kPi * static_cast<double>(label[i]) / static_cast<double>(k) +
-                     3.0 * kPi * t;
+      double angle =
+          2.0 * kPi * static_cast<double>(label[i]) / static_cast<double>(k) + 3.0 * kPi * t;
       double nx = rng.normal(), ny = rng.normal();
       x[i * 2] = static_cast<float>(t * std::cos(angle) + 0.1 * nx);
       x[i * 2 + 1] = static_cast<float>(t * std::sin(angle) + 0.1 * ny);

@@ -31,10 +31,15 @@ struct Diagnostic {
 class UserError : public std::runtime_error {
 public:
   explicit UserError(Diagnostic d) : std::runtime_error(d.message), diag_(std::move(d)) {}
-  explicit UserError(const std::string &message) : UserError(Diagnostic{{}, message, {}}) {}
+  explicit UserError(const std::string &message) : UserError(unlocated(message)) {}
   const Diagnostic &diagnostic() const { return diag_; }
 
 private:
+  static Diagnostic unlocated(const std::string &message) {
+    Diagnostic d;
+    d.message = message;
+    return d;
+  }
   Diagnostic diag_;
 };
 

@@ -11,6 +11,8 @@ void registerReductionOps(OpRegistry &r);   // ops/reduction.cpp
 void registerLossOps(OpRegistry &r);        // ops/loss.cpp
 void registerNnOps(OpRegistry &r);          // ops/nn.cpp: conv, pooling, norms, dropout, embedding
 void registerFusedOps(OpRegistry &r);       // ops/fused.cpp
+// Gradient rules and backward ops; runs last, it reads the forward entries.
+void registerBackwardOps(OpRegistry &r); // ops/backward.cpp
 
 inline void registerAllOpFamilies(OpRegistry &r) {
   registerElementwiseOps(r);
@@ -20,5 +22,6 @@ inline void registerAllOpFamilies(OpRegistry &r) {
   registerLossOps(r);
   registerNnOps(r);
   registerFusedOps(r);
+  registerBackwardOps(r);
 }
 } // namespace nng

@@ -68,7 +68,7 @@ struct OpDef {
   FlopsFn flops;
   FusionKind fusion = FusionKind::Opaque;
   std::string doc;
-  GradFn grad; // empty: not differentiable (set with OpRegistry::setGrad beside the op)
+  GradFn grad{}; // empty: not differentiable (set with OpRegistry::setGrad beside the op)
 };
 
 class OpRegistry {

@@ -8,4 +8,5 @@ list(APPEND NNG_CORE_SOURCES
   ops/reduction.cpp
   ops/loss.cpp
   ops/nn.cpp
-  ops/fused.cpp)
+  ops/fused.cpp
+  ops/backward.cpp)

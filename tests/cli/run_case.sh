@@ -3,7 +3,7 @@
 # and stderr against the directives in the case file's header comment:
 #
 #   # args: print --format dot {file}   arguments to nng ({file}: the case file itself);
-#                                       default: check {file}
+#                                       default: check {file}; an empty value: no argument
 #   # stdin: inputs/good.nn             file fed to standard input (default: /dev/null)
 #   # expect-exit: 1                    the exit code (required)
 #   # expect-stderr: did you mean       a substring of stderr (repeatable)
@@ -15,8 +15,8 @@
 #
 # Rules every case obeys as well: no "internal error", crash or sanitizer report; no
 # output on stdout when nng fails (unless expect-stdout says what); nothing on stderr
-# when it succeeds (unless expect-stderr says what); an input error (exit 1) starts with
-# a "...: error: " line; nng ends within 20 seconds.
+# when it succeeds (unless expect-stderr says what); stderr is printable ASCII; an input
+# error (exit 1) starts with a "...: error: " line; nng ends within 20 seconds.
 #
 # Usage: run_case.sh NNG_BINARY CASE_FILE   (cases live in tests/cli/cases/)
 set -uo pipefail
@@ -32,8 +32,11 @@ directive() { sed -n "s/^# $1:[[:space:]]\{0,1\}//p" "$case_file"; }
 failures=()
 fail() { failures+=("$1"); }
 
-args_line=$(directive args | head -n 1)
-[[ -z "$args_line" ]] && args_line="check {file}"
+if grep -q '^# args:' "$case_file"; then
+  args_line=$(directive args | head -n 1)
+else
+  args_line="check {file}"
+fi
 args_line=${args_line//\{file\}/$case_file}
 read -r -a args <<<"$args_line"
 stdin_file=$(directive stdin | head -n 1)
@@ -55,8 +58,12 @@ elif [[ "$code" != "$expect_exit" ]]; then
   fail "exit code $code, expected $expect_exit"
 fi
 
-if grep -q -E 'internal error|terminate called|Assertion|Sanitizer|runtime error:' "$tmp/err"; then
+if grep -q -E 'nng: internal error|terminate called|Assertion|Sanitizer|runtime error:' "$tmp/err"; then
   fail "stderr reports a crash or an internal error"
+fi
+# Diagnostics quote source lines; bytes from a binary file must not reach a terminal.
+if LC_ALL=C grep -q '[^[:print:][:space:]]' "$tmp/err"; then
+  fail "stderr holds bytes that are not printable ASCII"
 fi
 
 while IFS= read -r want; do

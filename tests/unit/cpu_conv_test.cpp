@@ -150,9 +150,12 @@ TEST(CpuPool, MaxPoolForwardAndBackward) {
     std::vector<int64_t> arg(p.ySize());
     max_pool2d_fwd(y.data(), arg.data(), x.data(), p.n, p.c, p.h, p.w, p.kernel, p.stride, p.pad);
     EXPECT_EQ(y, naivePool(p, x, true));
-    Vec dx(x.size(), 2.0);
-    max_pool2d_bwd(dx.data(), dy.data(), arg.data(), p.n, p.c, p.h, p.w, p.kernel, p.stride,
-                   p.pad);
+    Vec dx(x.size(), 2.0), dxRecomputed(x.size(), 2.0);
+    max_pool2d_bwd(dx.data(), dy.data(), arg.data(), x.data(), p.n, p.c, p.h, p.w, p.kernel,
+                   p.stride, p.pad);
+    max_pool2d_bwd<double>(dxRecomputed.data(), dy.data(), nullptr, x.data(), p.n, p.c, p.h, p.w,
+                           p.kernel, p.stride, p.pad);
+    EXPECT_EQ(dx, dxRecomputed); // the argmax recomputed from x is the saved one
     expectGradients(
         [&](const std::vector<Vec> &in) {
           Vec out(p.ySize());
@@ -188,6 +191,18 @@ TEST(CpuPool, AvgPoolForwardAndBackward) {
         },
         {x}, dy, {dx}, "avg_pool2d");
   }
+}
+
+TEST(CpuPool, StrideZeroMeansStrideKernel) {
+  const PoolCase p{1, 2, 6, 4, 2, 2, 0};
+  const Vec x = randomVec(p.xSize(), 12);
+  Vec a(p.ySize()), b(p.ySize()), c(p.ySize()), d(p.ySize());
+  max_pool2d_fwd<double>(a.data(), nullptr, x.data(), p.n, p.c, p.h, p.w, 2, 2, 0);
+  max_pool2d_fwd<double>(b.data(), nullptr, x.data(), p.n, p.c, p.h, p.w, 2, 0, 0);
+  avg_pool2d_fwd(c.data(), x.data(), p.n, p.c, p.h, p.w, 2, 2, 0);
+  avg_pool2d_fwd(d.data(), x.data(), p.n, p.c, p.h, p.w, 2, 0, 0);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(c, d);
 }
 
 TEST(CpuPool, AvgPoolCountsPaddingInTheDivisor) {

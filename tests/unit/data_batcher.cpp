@@ -190,10 +190,10 @@ TEST(Dataset, CheckInputs) {
   Dim n = Dim::sym("N"), t = Dim::sym("T");
   EXPECT_TRUE(checkInputs(ds, {decl("x", DType::F32, {n, 28, 28}), decl("label", DType::I64, {n})})
                   .empty());
-  std::vector<std::string> errors = checkInputs(
-      ds, {decl("x", DType::F32, {n, 784}), decl("label", DType::F32, {n}),
-           decl("labl", DType::I64, {n}), decl("seq", DType::F32, {n, t, 3}),
-           decl("mask", DType::F32, {n, t, 3})});
+  std::vector<std::string> errors =
+      checkInputs(ds, {decl("x", DType::F32, {n, 784}), decl("label", DType::F32, {n}),
+                       decl("labl", DType::I64, {n}), decl("seq", DType::F32, {n, t, 3}),
+                       decl("mask", DType::F32, {n, t, 3})});
   ASSERT_EQ(errors.size(), 4u);
   EXPECT_EQ(errors[0], "input 'x' expects f32[N, 784], data field 'x' has shape [6, 28, 28] "
                        "(did you forget transform flatten?)");
@@ -203,8 +203,8 @@ TEST(Dataset, CheckInputs) {
                        "mask, seq, x); did you mean 'label'?");
   EXPECT_EQ(errors[3], "input 'mask' expects f32[N, T, 3], data field 'mask' has shape "
                        "[6, 4, 3] (T is 5 in input 'seq')");
-  errors = checkInputs(ds, {decl("x", DType::F32, {32, 28, 28}), decl("x", DType::F32, {n, 28})},
-                       64);
+  errors =
+      checkInputs(ds, {decl("x", DType::F32, {32, 28, 28}), decl("x", DType::F32, {n, 28})}, 64);
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_EQ(errors[0], "input 'x' expects f32[32, 28, 28], a fixed batch of 32, but "
                        "data.batch_size is 64");
@@ -384,9 +384,12 @@ TEST(FashionMnist, ReadsTheInstalledFiles) {
     EXPECT_EQ(c, 6000); // Fashion-MNIST's training set is balanced
   // Through the config: flattened and scaled to [0, 1].
   TrainConfig cfg = parseConfig(
-      "data:\n  train:\n    format: idx\n    fields: { x: " + dir + "train-images-idx3-ubyte.gz, "
-      "label: " + dir + "train-labels-idx1-ubyte.gz }\n"
-      "    transform: { x: { scale: 0.00392156862, flatten: true } }\n    limit: 1000\n",
+      "data:\n  train:\n    format: idx\n    fields: { x: " + dir +
+          "train-images-idx3-ubyte.gz, "
+          "label: " +
+          dir +
+          "train-labels-idx1-ubyte.gz }\n"
+          "    transform: { x: { scale: 0.00392156862, flatten: true } }\n    limit: 1000\n",
       "fashion.yaml");
   Dataset ds = loadSource(cfg.data.train);
   EXPECT_EQ(ds.field("x").str(), "f32[1000, 784]");

@@ -128,7 +128,8 @@ TEST(Config, DefaultsFilled) {
   EXPECT_EQ(c.data.prefetch, 2);
   EXPECT_EQ(c.data.validation.kind, ValidationConfig::Kind::None);
   EXPECT_FALSE(c.data.test.has_value());
-  EXPECT_EQ(c.data.train.fields, (std::map<std::string, std::string>{{"x", "x"}, {"label", "label"}}));
+  EXPECT_EQ(c.data.train.fields,
+            (std::map<std::string, std::string>{{"x", "x"}, {"label", "label"}}));
   EXPECT_EQ(c.data.train.synthetic.samples, 1000);
   EXPECT_EQ(c.data.train.synthetic.classes, 3);
   EXPECT_EQ(c.data.train.synthetic.features, 2);
@@ -197,12 +198,12 @@ TEST(Config, ValidationErrors) {
        "passes, checkpoint, log)"},
       {"data:\n  batch_size: abc\n  train: { format: synthetic, synthetic: { kind: blobs } }\n", 2,
        "data.batch_size: expected an integer, got 'abc'"},
-      {"data:\n  batch_size: 12.5\n  train: { format: synthetic, synthetic: { kind: blobs } }\n",
-       2, "data.batch_size: expected an integer, got '12.5'"},
+      {"data:\n  batch_size: 12.5\n  train: { format: synthetic, synthetic: { kind: blobs } }\n", 2,
+       "data.batch_size: expected an integer, got '12.5'"},
       {"data:\n  batch_size: 0\n  train: { format: synthetic, synthetic: { kind: blobs } }\n", 2,
        "data.batch_size: must be >= 1, got 0"},
-      {"data:\n  batch_size: [1]\n  train: { format: synthetic, synthetic: { kind: blobs } }\n",
-       2, "data.batch_size: expected an integer, got a list"},
+      {"data:\n  batch_size: [1]\n  train: { format: synthetic, synthetic: { kind: blobs } }\n", 2,
+       "data.batch_size: expected an integer, got a list"},
       {"data:\n  shuffle: maybe\n  train: { format: synthetic, synthetic: { kind: blobs } }\n", 2,
        "data.shuffle: expected true or false, got 'maybe'"},
       {"data:\n  prefetch: 100\n  train: { format: synthetic, synthetic: { kind: blobs } }\n", 2,
@@ -213,7 +214,8 @@ TEST(Config, ValidationErrors) {
       {"data:\n  train:\n    fields: { x: a }\n", 3, "data.train: missing required key 'format'"},
       {"data:\n  train:\n    format: idx\n", 3,
        "data.train: missing required key 'fields' (field name -> file)"},
-      {"data:\n  train:\n    format: npy\n    fields: {}\n", 4, "data.train.fields: no fields given"},
+      {"data:\n  train:\n    format: npy\n    fields: {}\n", 4,
+       "data.train.fields: no fields given"},
       {"data:\n  train:\n    format: idx\n    fields: { 2x: a.idx }\n", 4,
        "data.train.fields.2x: field names must be identifiers (letters, digits, _)"},
       {"data:\n  train:\n    format: idx\n    fields: { x: '' }\n", 4,
@@ -234,12 +236,13 @@ TEST(Config, ValidationErrors) {
        "data.train.csv.columns.x[1]: must be >= 0, got -1"},
       {"data:\n  train:\n    format: csv\n    csv: { path: a.csv, delimiter: ';;', columns: { x: 0 "
        "} }\n",
-       4, "data.train.csv.delimiter: expected one character other than a quote or newline, got "
-          "';;'"},
+       4,
+       "data.train.csv.delimiter: expected one character other than a quote or newline, got "
+       "';;'"},
       {"data:\n  train:\n    format: synthetic\n    synthetic: { kind: moons }\n", 4,
        "data.train.synthetic.kind: unknown kind 'moons' (expected blobs, spirals, random)"},
-      {"data:\n  train:\n    format: synthetic\n    synthetic: { kind: spirals, features: 3 }\n",
-       4, "data.train.synthetic.features: spirals are 2-d; features must be 2"},
+      {"data:\n  train:\n    format: synthetic\n    synthetic: { kind: spirals, features: 3 }\n", 4,
+       "data.train.synthetic.features: spirals are 2-d; features must be 2"},
       {"data:\n  train:\n    format: synthetic\n    synthetic: { kind: blobs, samples: 0 }\n", 4,
        "data.train.synthetic.samples: must be >= 1, got 0"},
       {"data:\n  train:\n    format: synthetic\n    synthetic: { kind: blobs }\n    fields: { x: "
@@ -247,8 +250,9 @@ TEST(Config, ValidationErrors) {
        5, "data.train.fields.x: unknown synthetic part 'y' (expected x, label)"},
       {"data:\n  train:\n    format: idx\n    fields: { image: a }\n    transform: { imag: { "
        "scale: 2 } }\n",
-       5, "data.train.transform.imag: no field 'imag' in this source (fields: image); did you "
-          "mean 'image'?"},
+       5,
+       "data.train.transform.imag: no field 'imag' in this source (fields: image); did you "
+       "mean 'image'?"},
       {"data:\n  train:\n    format: idx\n    fields: { x: a }\n    transform: { x: { scales: 2 "
        "} }\n",
        5, "data.train.transform.x: unknown key 'scales' (did you mean 'scale'?)"},
@@ -262,7 +266,8 @@ TEST(Config, ValidationErrors) {
        "data.train.limit: must be >= 0, got -1"},
       {train + "  validation: { split: 1.5 }\n", 3,
        "data.validation.split: must be in (0, 1), got 1.5"},
-      {train + "  validation: { split: 0 }\n", 3, "data.validation.split: must be in (0, 1), got 0"},
+      {train + "  validation: { split: 0 }\n", 3,
+       "data.validation.split: must be in (0, 1), got 0"},
       {train + "  validation: { split: 0.1, format: idx }\n", 3,
        "data.validation.format: a validation split cannot be combined with a source"},
       {train + "  validation: { shuffle: true }\n", 3,
@@ -276,7 +281,8 @@ TEST(Config, ValidationErrors) {
        "optimizer.momentum: must be in [0, 1), got -0.5"},
       {train + "optimizer: { nesterov: true }\n", 3,
        "optimizer.nesterov: nesterov needs momentum > 0"},
-      {train + "optimizer: { weight_decay: -1 }\n", 3, "optimizer.weight_decay: must be >= 0, got -1"},
+      {train + "optimizer: { weight_decay: -1 }\n", 3,
+       "optimizer.weight_decay: must be >= 0, got -1"},
       {train + "optimizer: { type: adam, momentum: 0.9 }\n", 3,
        "optimizer.momentum: used by sgd, not adam"},
       {train + "optimizer: { type: sgd, betas: [0.9, 0.99] }\n", 3,
@@ -308,24 +314,29 @@ TEST(Config, ValidationErrors) {
       {train + "schedule: { type: cosine, min_lr: 0.5 }\n", 3,
        "schedule.min_lr: must be below optimizer.lr (0.01), got 0.5"},
       {train + "schedule: { type: poly, power: -1 }\n", 3, "schedule.power: must be > 0, got -1"},
-      {train + "schedule: { warmup_steps: -3 }\n", 3, "schedule.warmup_steps: must be >= 0, got -3"},
+      {train + "schedule: { warmup_steps: -3 }\n", 3,
+       "schedule.warmup_steps: must be >= 0, got -3"},
       {train + "clip_grad_norm: -1\n", 3, "clip_grad_norm: must be >= 0, got -1"},
       {train + "accumulate: 0\n", 3, "accumulate: must be >= 1, got 0"},
       {train + "epochs: 0\n", 3, "epochs: must be >= 1, got 0"},
-      {train + "epochs: 2\nsteps: 100\n", 4, "steps: epochs and steps are exclusive; give one of them"},
+      {train + "epochs: 2\nsteps: 100\n", 4,
+       "steps: epochs and steps are exclusive; give one of them"},
       {train + "eval_every: -1\n", 3, "eval_every: must be >= 0, got -1"},
       {train + "passes: prune\n", 3, "passes: expected a list of pass names, got 'prune'"},
       {train + "passes: [prune, Fuse]\n", 3,
        "passes[1]: 'Fuse' is not a pass name (lower-case, digits, '-')"},
       {train + "checkpoint: { keep: -1 }\n", 3, "checkpoint.keep: must be >= 0, got -1"},
       {train + "checkpoint: { dir: '' }\n", 3, "checkpoint.dir: the path is empty"},
-      {train + "checkpoint: { evry: 2 }\n", 3, "checkpoint: unknown key 'evry' (did you mean 'every'?)"},
+      {train + "checkpoint: { evry: 2 }\n", 3,
+       "checkpoint: unknown key 'evry' (did you mean 'every'?)"},
       {train + "log: { progress: fancy }\n", 3,
        "log.progress: unknown progress mode 'fancy' (expected auto, bar, plain, none)"},
-      {train + "device: gpu\n", 3, "device: unknown device 'gpu' (expected auto, cpu, cuda, cuda:N)"},
+      {train + "device: gpu\n", 3,
+       "device: unknown device 'gpu' (expected auto, cpu, cuda, cuda:N)"},
       {train + "device: 'cuda:x'\n", 3,
        "device: unknown device 'cuda:x' (expected auto, cpu, cuda, cuda:N)"},
-      {train + "precision: fp8\n", 3, "precision: unknown precision 'fp8' (expected fp32, fp16, bf16)"},
+      {train + "precision: fp8\n", 3,
+       "precision: unknown precision 'fp8' (expected fp32, fp16, bf16)"},
       {train + "seed: -1\n", 3, "seed: expected a non-negative integer below 2^64, got '-1'"},
       {train + "seed: 1\nseed: 2\n", 4, "seed: duplicate key 'seed'"},
       {train + "model: [a]\n", 3, "model: expected a string, got a list"},
@@ -376,11 +387,11 @@ TEST(Config, CsvAndValidationSource) {
 // --set
 
 TEST(Override, SetsScalarsListsMapsAndCreatesSections) {
-  TrainConfig c = parse(std::string(kMinimal) + "optimizer: { type: adam }\n",
-                        {"data.batch_size=64", "optimizer.betas=[0.8, 0.9]",
-                         "optimizer.betas.1=0.95", "passes=[prune, fuse]",
-                         "schedule.type=cosine", "schedule.min_lr=1e-5",
-                         "data.train.transform={x: {scale: 0.5}}", "model=mlp", "steps=500"});
+  TrainConfig c =
+      parse(std::string(kMinimal) + "optimizer: { type: adam }\n",
+            {"data.batch_size=64", "optimizer.betas=[0.8, 0.9]", "optimizer.betas.1=0.95",
+             "passes=[prune, fuse]", "schedule.type=cosine", "schedule.min_lr=1e-5",
+             "data.train.transform={x: {scale: 0.5}}", "model=mlp", "steps=500"});
   EXPECT_EQ(c.data.batchSize, 64);
   EXPECT_EQ(c.optimizer.betas[0], 0.8);
   EXPECT_EQ(c.optimizer.betas[1], 0.95);
@@ -406,9 +417,8 @@ TEST(Override, ErrorsNameTheAssignment) {
   EXPECT_EQ(d.loc.file, "");
   EXPECT_EQ(d.message, "data.batch_size: must be >= 1, got 0 (from --set data.batch_size=0)");
   d = parseError(kMinimal, {"data.batchsize=8"});
-  EXPECT_EQ(d.message,
-            "data: unknown key 'batchsize' (did you mean 'batch_size'?) (from --set "
-            "data.batchsize=8)");
+  EXPECT_EQ(d.message, "data: unknown key 'batchsize' (did you mean 'batch_size'?) (from --set "
+                       "data.batchsize=8)");
   d = parseError(kMinimal, {"data.train={format: idx}"});
   EXPECT_EQ(d.message, "data.train: missing required key 'fields' (field name -> file) (from "
                        "--set data.train={format: idx})");
@@ -454,8 +464,9 @@ TEST(Config, LoadResolvesPathsAgainstTheConfigFile) {
   ScratchDir dir;
   std::filesystem::create_directories(dir.file("cfg"));
   std::string path = dir.file("cfg/train.yaml");
-  testing::writeText(path, "model: net\ndata:\n  train:\n    format: npy\n"
-                           "    fields: { x: '../data/{model}_x.npy' }\ncheckpoint: { dir: ckpt }\n");
+  testing::writeText(path,
+                     "model: net\ndata:\n  train:\n    format: npy\n"
+                     "    fields: { x: '../data/{model}_x.npy' }\ncheckpoint: { dir: ckpt }\n");
   TrainConfig c = loadConfig(path, {"log.metrics=m/{model}.jsonl"});
   EXPECT_EQ(c.file, path);
   EXPECT_EQ(c.data.train.fields.at("x"), dir.file("data/net_x.npy"));

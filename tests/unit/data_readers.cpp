@@ -176,7 +176,9 @@ TEST(Npy, AllDtypes) {
       {"<f4", littleEndian<float>({1.5f, -2.0f, 0.125f, 4.0f}), FileType::F32, {1.5, -2, 0.125, 4}},
       {"<f8", littleEndian<double>({1e-9, -3.5, 2, 0}), FileType::F64, {1e-9, -3.5, 2, 0}},
       {"<i4", littleEndian<int32_t>({-1, 2, -3, 4}), FileType::I32, {-1, 2, -3, 4}},
-      {"<i8", littleEndian<int64_t>({-5, 1LL << 40, 0, 9}), FileType::I64,
+      {"<i8",
+       littleEndian<int64_t>({-5, 1LL << 40, 0, 9}),
+       FileType::I64,
        {-5, std::ldexp(1.0, 40), 0, 9}},
       {"|u1", {0, 255, 7, 8}, FileType::U8, {0, 255, 7, 8}},
       {"|b1", {0, 1, 1, 0}, FileType::Bool, {0, 1, 1, 0}},
@@ -196,7 +198,8 @@ TEST(Npy, Versions2And3And1dShape) {
   ScratchDir dir;
   for (int major : {2, 3}) {
     std::string path = dir.file("v" + std::to_string(major) + ".npy");
-    testing::writeBytes(path, npyFile(major, "<i8", "(3,)", false, littleEndian<int64_t>({7, 8, 9})));
+    testing::writeBytes(path,
+                        npyFile(major, "<i8", "(3,)", false, littleEndian<int64_t>({7, 8, 9})));
     RawArray a = readNpy(path);
     EXPECT_EQ(a.shape, (std::vector<int64_t>{3}));
     EXPECT_EQ(a.at(2), 9);

@@ -89,8 +89,8 @@ template <class T> std::vector<uint8_t> littleEndian(const std::vector<T> &value
 // NPY as numpy writes it: magic, version, header length, dict padded to 64 bytes.
 inline std::vector<uint8_t> npyFile(int major, const std::string &descr, const std::string &shape,
                                     bool fortran, const std::vector<uint8_t> &payload) {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " +
-                     (fortran ? "True" : "False") + ", 'shape': " + shape + ", }";
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+                     ", 'shape': " + shape + ", }";
   size_t lenBytes = major == 1 ? 2 : 4;
   size_t total = 8 + lenBytes + dict.size() + 1;
   dict += std::string((64 - total % 64) % 64, ' ') + "\n";

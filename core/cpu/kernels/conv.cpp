@@ -129,9 +129,39 @@ void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int
   }
 }
 
+namespace {
+
+// The first maximum of one window of a plane (index in the plane), -1 if the window
+// holds only padding. A NaN wins and stays.
+template <typename T>
+int64_t windowArgmax(const T *plane, int64_t height, int64_t width, int64_t oy, int64_t ox,
+                     int64_t kernel, int64_t stride, int64_t pad) {
+  T best = -std::numeric_limits<T>::infinity();
+  int64_t at = -1;
+  for (int64_t ki = 0; ki < kernel; ++ki) {
+    const int64_t iy = oy * stride - pad + ki;
+    if (iy < 0 || iy >= height)
+      continue;
+    for (int64_t kj = 0; kj < kernel; ++kj) {
+      const int64_t ix = ox * stride - pad + kj;
+      if (ix < 0 || ix >= width)
+        continue;
+      const T v = plane[iy * width + ix];
+      if (at < 0 || v > best || (v != v && best == best)) {
+        best = v;
+        at = iy * width + ix;
+      }
+    }
+  }
+  return at;
+}
+
+} // namespace
+
 template <typename T>
 void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int64_t height,
                     int64_t width, int64_t kernel, int64_t stride, int64_t pad) {
+  stride = stride == 0 ? kernel : stride;
   const int64_t oh = convOutSize(height, kernel, stride, pad);
   const int64_t ow = convOutSize(width, kernel, stride, pad);
   const int64_t planes = n * c;
@@ -140,25 +170,9 @@ void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int
     const T *in = x + p * height * width;
     for (int64_t oy = 0; oy < oh; ++oy)
       for (int64_t ox = 0; ox < ow; ++ox) {
-        T best = -std::numeric_limits<T>::infinity();
-        int64_t at = -1;
-        for (int64_t ki = 0; ki < kernel; ++ki) {
-          const int64_t iy = oy * stride - pad + ki;
-          if (iy < 0 || iy >= height)
-            continue;
-          for (int64_t kj = 0; kj < kernel; ++kj) {
-            const int64_t ix = ox * stride - pad + kj;
-            if (ix < 0 || ix >= width)
-              continue;
-            const T v = in[iy * width + ix];
-            if (at < 0 || v > best || (v != v && best == best)) { // NaN wins and stays
-              best = v;
-              at = iy * width + ix;
-            }
-          }
-        }
+        const int64_t at = windowArgmax(in, height, width, oy, ox, kernel, stride, pad);
         const int64_t o = (p * oh + oy) * ow + ox;
-        y[o] = best;
+        y[o] = at >= 0 ? in[at] : -std::numeric_limits<T>::infinity();
         if (argmax)
           argmax[o] = at;
       }
@@ -166,24 +180,33 @@ void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int
 }
 
 template <typename T>
-void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, int64_t n, int64_t c,
+void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64_t n, int64_t c,
                     int64_t height, int64_t width, int64_t kernel, int64_t stride, int64_t pad) {
+  NNG_CHECK(argmax || x, "max_pool2d_bwd needs the saved argmax or the input");
+  stride = stride == 0 ? kernel : stride;
   const int64_t oh = convOutSize(height, kernel, stride, pad);
   const int64_t ow = convOutSize(width, kernel, stride, pad);
   const int64_t planes = n * c, hw = height * width;
-#pragma omp parallel for if (planes * hw >= kParallelMin) schedule(static)
+#pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     T *d = dx + p * hw;
     std::fill(d, d + hw, T(0));
-    for (int64_t o = p * oh * ow; o < (p + 1) * oh * ow; ++o)
-      if (argmax[o] >= 0)
-        d[argmax[o]] += dy[o];
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        const int64_t o = (p * oh + oy) * ow + ox;
+        const int64_t at = argmax ? argmax[o]
+                                  : windowArgmax(x + p * hw, height, width, oy, ox, kernel,
+                                                 stride, pad);
+        if (at >= 0)
+          d[at] += dy[o];
+      }
   }
 }
 
 template <typename T>
 void avg_pool2d_fwd(T *y, const T *x, int64_t n, int64_t c, int64_t height, int64_t width,
                     int64_t kernel, int64_t stride, int64_t pad) {
+  stride = stride == 0 ? kernel : stride;
   const int64_t oh = convOutSize(height, kernel, stride, pad);
   const int64_t ow = convOutSize(width, kernel, stride, pad);
   const int64_t planes = n * c;
@@ -212,6 +235,7 @@ void avg_pool2d_fwd(T *y, const T *x, int64_t n, int64_t c, int64_t height, int6
 template <typename T>
 void avg_pool2d_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t height, int64_t width,
                     int64_t kernel, int64_t stride, int64_t pad) {
+  stride = stride == 0 ? kernel : stride;
   const int64_t oh = convOutSize(height, kernel, stride, pad);
   const int64_t ow = convOutSize(width, kernel, stride, pad);
   const int64_t planes = n * c, hw = height * width;
@@ -272,8 +296,8 @@ void global_avg_pool_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t hw) {
                               int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T *); \
   template void max_pool2d_fwd<T>(T *, int64_t *, const T *, int64_t, int64_t, int64_t, int64_t,   \
                                   int64_t, int64_t, int64_t);                                      \
-  template void max_pool2d_bwd<T>(T *, const T *, const int64_t *, int64_t, int64_t, int64_t,      \
-                                  int64_t, int64_t, int64_t, int64_t);                             \
+  template void max_pool2d_bwd<T>(T *, const T *, const int64_t *, const T *, int64_t, int64_t,   \
+                                  int64_t, int64_t, int64_t, int64_t, int64_t);                    \
   template void avg_pool2d_fwd<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t,     \
                                   int64_t, int64_t);                                               \
   template void avg_pool2d_bwd<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t,     \

@@ -48,16 +48,20 @@ template <typename T>
 void col2im(T *x, const T *col, int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw,
             int64_t stride, int64_t pad);
 
-// Max pooling over kernel x kernel windows; padding never wins (it counts as -inf).
-// argmax (nullable; int64 per output element) receives the winner's index inside its
-// input plane (iy * width + ix), the first one in row-major window order on ties.
+// Pooling windows are kernel x kernel; stride 0 means stride = kernel (the registry's
+// default), so the executor may pass the attribute as it is.
+//
+// Max pooling; padding never wins (it counts as -inf). argmax (nullable; int64 per
+// output element) receives the winner's index inside its input plane
+// (iy * width + ix), the first one in row-major window order on ties.
 template <typename T>
 void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int64_t height,
                     int64_t width, int64_t kernel, int64_t stride, int64_t pad);
-// dx = 0 plus each dy added at its saved argmax (overlapping windows add up, in a
-// fixed order per plane).
+// dx = 0 plus each dy added at its window's argmax (overlapping windows add up, in a
+// fixed order per plane). argmax is the forward's, or nullptr to recompute it from x
+// (what the graph's max_pool2d_grad(dy, y, x) has at hand).
 template <typename T>
-void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, int64_t n, int64_t c,
+void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64_t n, int64_t c,
                     int64_t height, int64_t width, int64_t kernel, int64_t stride, int64_t pad);
 
 // Average pooling with count_include_pad = true (PyTorch's default): every window is

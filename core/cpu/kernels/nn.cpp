@@ -131,11 +131,16 @@ void fused_dense_fwd(T *y, T *preact, const T *x, const T *w, const T *b, int64_
 }
 
 template <typename T>
-void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, const T *y,
-                     const T *preact, int64_t m, int64_t k, int64_t n, Activation act,
+void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, const T *b,
+                     const T *y, const T *preact, int64_t m, int64_t k, int64_t n, Activation act,
                      T *workspace) {
-  NNG_CHECK(act != Activation::Gelu || preact, "fused_dense_bwd: gelu needs the pre-activation");
   T *dz = act == Activation::None ? nullptr : workspace;
+  if (act == Activation::Gelu && !preact) {
+    // Recompute z = x w + b into the workspace; dz then overwrites it element by
+    // element (each dz[i] reads only z[i]).
+    fused_dense_fwd<T>(workspace, nullptr, x, w, b, m, k, n, Activation::None);
+    preact = workspace;
+  }
   // dz and db in one pass: one task per column block, rows in order.
   const int64_t blocks = (n + kColBlock - 1) / kColBlock;
 #pragma omp parallel for if (m * n >= kParallelMin && blocks > 1) schedule(static)
@@ -175,7 +180,8 @@ void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, c
   template void fused_dense_fwd<T>(T *, T *, const T *, const T *, const T *, int64_t, int64_t,    \
                                    int64_t, Activation);                                           \
   template void fused_dense_bwd<T>(T *, T *, T *, const T *, const T *, const T *, const T *,      \
-                                   const T *, int64_t, int64_t, int64_t, Activation, T *);
+                                   const T *, const T *, int64_t, int64_t, int64_t, Activation,    \
+                                   T *);
 
 NNG_INSTANTIATE(float)
 NNG_INSTANTIATE(double)

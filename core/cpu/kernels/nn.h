@@ -66,17 +66,20 @@ void embedding_bwd(T *dweight, const T *dy, const I *ids, int64_t count, int64_t
 enum class Activation { None, Relu, Gelu, Sigmoid, Tanh };
 
 // y[m, n] = act(x[m, k] @ w[k, n] + b[n]) (w laid out [in, units] as the dense sugar's
-// weight; b nullable). preact (nullable) receives x @ w + b; the backward of gelu
-// needs it (relu, sigmoid and tanh differentiate from y).
+// weight; b nullable; leading batch dims of x fold into m). preact (nullable)
+// receives x @ w + b.
 template <typename T>
 void fused_dense_fwd(T *y, T *preact, const T *x, const T *w, const T *b, int64_t m, int64_t k,
                      int64_t n, Activation act);
 // dz = dy * act'(...) and db = column sums of dz in one pass (db summed over rows in
-// order), then dx = dz w^T and dw = x^T dz. workspace holds dz: m * n elements (unused
-// for Activation::None). Any of dx, dw, db may be nullptr.
+// order), then dx = dz w^T and dw = x^T dz. relu, sigmoid and tanh differentiate from
+// y; gelu from the pre-activation: the forward's `preact`, or nullptr to recompute it
+// here with one more GEMM (the graph's fused_dense_grad(dy, y, x, w, b) has no
+// preact). workspace holds dz (and the recomputed preact): m * n elements, unused for
+// Activation::None. Any of dx, dw, db may be nullptr.
 template <typename T>
-void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, const T *y,
-                     const T *preact, int64_t m, int64_t k, int64_t n, Activation act,
+void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, const T *b,
+                     const T *y, const T *preact, int64_t m, int64_t k, int64_t n, Activation act,
                      T *workspace);
 
 } // namespace nng::cpu

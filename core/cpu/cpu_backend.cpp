@@ -1,0 +1,506 @@
+// The CPU backend: a table from op name to a function that unpacks the node's
+// attributes and tensor shapes and calls the kernel. Backward ops (`<op>_grad`,
+// see core/ops/backward.cpp) call the op's `_bwd` kernel asking only for the
+// gradient of input `wrt`; state the forward kept (pooling argmax, normalization
+// statistics, the pre-activation of a fused dense) is recomputed into scratch.
+#include "core/cpu/cpu_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+
+#include "core/cpu/kernels/kernels.h"
+
+namespace nng {
+
+namespace {
+
+using cpu::Dims;
+
+// One call of a kernel: the node, its input tensors, its output tensor.
+struct Call {
+  const Node &node;
+  const std::vector<Tensor> &in;
+  Tensor &out;
+  const KernelContext &ctx;
+
+  int64_t i(const std::string &name) const { return node.attrs.at(name).i; }
+  double f(const std::string &name) const { return node.attrs.at(name).asDouble(); }
+  bool b(const std::string &name) const { return node.attrs.at(name).b; }
+  const std::string &s(const std::string &name) const { return node.attrs.at(name).s; }
+  std::vector<int64_t> ints(const std::string &name) const { return node.attrs.at(name).asInts(); }
+  template <typename T> T *o() const { return out.as<T>(); }
+  template <typename T> const T *x(size_t k) const { return in.at(k).as<T>(); }
+  Dims dims(size_t k) const { return Dims::of(in.at(k).shape); }
+  int64_t n(size_t k) const { return in.at(k).elements(); }
+  // For `<op>_grad` nodes: dy is input 0, y input 1, forward inputs from 2.
+  int64_t wrt() const { return i("wrt"); }
+  template <typename T> T *gradFor(int64_t input) const {
+    return wrt() == input ? out.as<T>() : nullptr;
+  }
+};
+
+using Kernel = std::function<void(const Call &)>;
+
+template <typename T> std::vector<T> scratch(int64_t n) {
+  return std::vector<T>(static_cast<size_t>(std::max<int64_t>(n, 1)));
+}
+
+// A seed per dropout node: the forward node's output id, mixed with the run's seed,
+// so the backward (which sees that id as its input 1) regenerates the same mask.
+uint64_t dropoutSeed(const KernelContext &ctx, ValueId forwardOutput) {
+  return cpu::mix64(ctx.seed ^ (static_cast<uint64_t>(forwardOutput) + 1) * cpu::kGolden);
+}
+
+cpu::Activation activationOf(const std::string &act) {
+  if (act == "relu") return cpu::Activation::Relu;
+  if (act == "gelu") return cpu::Activation::Gelu;
+  if (act == "sigmoid") return cpu::Activation::Sigmoid;
+  if (act == "tanh") return cpu::Activation::Tanh;
+  return cpu::Activation::None;
+}
+
+// ---- the table, for one element type ---------------------------------------------
+template <typename T> std::map<std::string, Kernel> kernelTable() {
+  std::map<std::string, Kernel> k;
+
+#define NNG_UNARY(op, saved)                                                                       \
+  k[#op] = [](const Call &c) { cpu::op##_fwd<T>(c.o<T>(), c.x<T>(0), c.n(0)); };                  \
+  k[#op "_grad"] = [](const Call &c) {                                                             \
+    cpu::op##_bwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(saved), c.n(0));                                  \
+  };
+  // `saved` is 1 when the backward kernel reads y, 2 when it reads x.
+  NNG_UNARY(relu, 2)
+  NNG_UNARY(sigmoid, 1)
+  NNG_UNARY(tanh, 1)
+  NNG_UNARY(gelu, 2)
+  NNG_UNARY(exp, 1)
+  NNG_UNARY(log, 2)
+  NNG_UNARY(sqrt, 1)
+  NNG_UNARY(abs, 2)
+#undef NNG_UNARY
+  k["neg"] = [](const Call &c) { cpu::neg_fwd<T>(c.o<T>(), c.x<T>(0), c.n(0)); };
+  k["leaky_relu"] = [](const Call &c) {
+    cpu::leaky_relu_fwd<T>(c.o<T>(), c.x<T>(0), c.n(0), c.f("alpha"));
+  };
+  k["leaky_relu_grad"] = [](const Call &c) {
+    cpu::leaky_relu_bwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(2), c.n(0), c.f("alpha"));
+  };
+
+#define NNG_BINARY(op)                                                                             \
+  k[#op] = [](const Call &c) {                                                                     \
+    cpu::op##_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), c.dims(0), c.dims(1));                        \
+  };
+  NNG_BINARY(add)
+  NNG_BINARY(sub)
+  NNG_BINARY(mul)
+  NNG_BINARY(div)
+  NNG_BINARY(maximum)
+  NNG_BINARY(minimum)
+  NNG_BINARY(pow)
+#undef NNG_BINARY
+#define NNG_BINARY_GRAD(op)                                                                        \
+  k[#op "_grad"] = [](const Call &c) {                                                             \
+    cpu::op##_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), c.dims(2), \
+                     c.dims(3));                                                                   \
+  };
+  NNG_BINARY_GRAD(mul)
+  NNG_BINARY_GRAD(div)
+  NNG_BINARY_GRAD(maximum)
+  NNG_BINARY_GRAD(minimum)
+  NNG_BINARY_GRAD(pow)
+#undef NNG_BINARY_GRAD
+  k["sum_to"] = [](const Call &c) {
+    cpu::sum_to_fwd<T>(c.o<T>(), c.x<T>(0), Dims::of(c.out.shape), c.dims(0));
+  };
+  k["constant"] = [](const Call &c) { *c.o<T>() = static_cast<T>(c.f("value")); };
+
+  k["matmul"] = [](const Call &c) {
+    cpu::matmul_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), c.dims(0), c.dims(1));
+  };
+  k["matmul_grad"] = [](const Call &c) {
+    cpu::matmul_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3),
+                       c.dims(2), c.dims(3));
+  };
+  auto perm = [](const Call &c, size_t input) {
+    std::vector<int64_t> p = c.ints("perm");
+    if (p.empty()) // default: reverse the axes
+      for (int64_t a = static_cast<int64_t>(c.in.at(input).shape.size()); a-- > 0;)
+        p.push_back(a);
+    return Dims::of(p);
+  };
+  k["transpose"] = [perm](const Call &c) {
+    cpu::transpose_fwd<T>(c.o<T>(), c.x<T>(0), c.dims(0), perm(c, 0));
+  };
+  k["transpose_grad"] = [perm](const Call &c) {
+    cpu::transpose_bwd<T>(c.o<T>(), c.x<T>(0), c.dims(2), perm(c, 2));
+  };
+  for (const char *op : {"reshape", "flatten"}) {
+    k[op] = [](const Call &c) { cpu::reshape_fwd<T>(c.o<T>(), c.x<T>(0), c.n(0)); };
+    k[std::string(op) + "_grad"] = [](const Call &c) {
+      cpu::reshape_bwd<T>(c.o<T>(), c.x<T>(0), c.n(0));
+    };
+  }
+  k["concat"] = [](const Call &c) {
+    cpu::AxisSplit s = cpu::splitAt(Dims::of(c.out.shape), c.i("axis"));
+    std::vector<const T *> xs;
+    std::vector<int64_t> sizes;
+    int64_t axis = s.axis == 0 ? 0 : c.i("axis");
+    for (size_t j = 0; j < c.in.size(); ++j) {
+      xs.push_back(c.x<T>(j));
+      Dims d = c.dims(j);
+      sizes.push_back(d[static_cast<int>(axis < 0 ? axis + d.rank : axis)]);
+    }
+    cpu::concat_fwd<T>(c.o<T>(), xs.data(), sizes.data(), static_cast<int>(xs.size()), s.outer,
+                       s.inner);
+  };
+  k["concat_grad"] = [](const Call &c) {
+    cpu::AxisSplit s = cpu::splitAt(c.dims(1), c.i("axis"));
+    const size_t count = c.in.size() - 2;
+    std::vector<T *> dxs(count, nullptr);
+    std::vector<int64_t> sizes;
+    for (size_t j = 0; j < count; ++j) {
+      Dims d = c.dims(j + 2);
+      int64_t axis = c.i("axis");
+      sizes.push_back(d[static_cast<int>(axis < 0 ? axis + d.rank : axis)]);
+    }
+    dxs[static_cast<size_t>(c.wrt())] = c.o<T>();
+    cpu::concat_bwd<T>(dxs.data(), c.x<T>(0), sizes.data(), static_cast<int>(count), s.outer,
+                       s.inner);
+  };
+  auto sliceBounds = [](const Call &c, size_t input, int64_t &begin, int64_t &end) {
+    cpu::AxisSplit s = cpu::splitAt(c.dims(input), c.i("axis"));
+    begin = c.i("begin");
+    end = c.i("end");
+    if (begin < 0) begin += s.axis;
+    if (end < 0) end += s.axis;
+    return s;
+  };
+  k["slice"] = [sliceBounds](const Call &c) {
+    int64_t b, e;
+    cpu::AxisSplit s = sliceBounds(c, 0, b, e);
+    cpu::slice_fwd<T>(c.o<T>(), c.x<T>(0), s.outer, s.axis, s.inner, b, e);
+  };
+  k["slice_grad"] = [sliceBounds](const Call &c) {
+    int64_t b, e;
+    cpu::AxisSplit s = sliceBounds(c, 2, b, e);
+    cpu::slice_bwd<T>(c.o<T>(), c.x<T>(0), s.outer, s.axis, s.inner, b, e);
+  };
+
+#define NNG_REDUCE(op)                                                                             \
+  k[#op] = [](const Call &c) {                                                                     \
+    cpu::op##_fwd<T>(c.o<T>(), c.x<T>(0), c.dims(0), cpu::reduceMask(c.dims(0), c.ints("axis")));  \
+  };
+  NNG_REDUCE(sum)
+  NNG_REDUCE(mean)
+  NNG_REDUCE(max)
+#undef NNG_REDUCE
+  k["sum_grad"] = [](const Call &c) {
+    cpu::sum_bwd<T>(c.o<T>(), c.x<T>(0), c.dims(2), cpu::reduceMask(c.dims(2), c.ints("axis")));
+  };
+  k["mean_grad"] = [](const Call &c) {
+    cpu::mean_bwd<T>(c.o<T>(), c.x<T>(0), c.dims(2), cpu::reduceMask(c.dims(2), c.ints("axis")));
+  };
+  k["max_grad"] = [](const Call &c) {
+    cpu::max_bwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(2), c.dims(2),
+                    cpu::reduceMask(c.dims(2), c.ints("axis")));
+  };
+  k["softmax"] = [](const Call &c) {
+    cpu::AxisSplit s = cpu::splitAt(c.dims(0), c.i("axis"));
+    cpu::softmax_fwd<T>(c.o<T>(), c.x<T>(0), s.outer, s.axis, s.inner);
+  };
+  k["softmax_grad"] = [](const Call &c) {
+    cpu::AxisSplit s = cpu::splitAt(c.dims(2), c.i("axis"));
+    cpu::softmax_bwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), s.outer, s.axis, s.inner);
+  };
+  k["log_softmax"] = [](const Call &c) {
+    cpu::AxisSplit s = cpu::splitAt(c.dims(0), c.i("axis"));
+    cpu::log_softmax_fwd<T>(c.o<T>(), c.x<T>(0), s.outer, s.axis, s.inner);
+  };
+  k["log_softmax_grad"] = [](const Call &c) {
+    cpu::AxisSplit s = cpu::splitAt(c.dims(2), c.i("axis"));
+    cpu::log_softmax_bwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), s.outer, s.axis, s.inner);
+  };
+
+  // Losses. Labels may be i32 or i64.
+  auto crossEntropy = [](const Call &c, size_t logits) {
+    const Tensor &labels = c.in.at(logits + 1);
+    int64_t n = c.in.at(logits).shape[0], classes = c.in.at(logits).shape[1];
+    bool fwd = logits == 0;
+    if (labels.dtype == DType::I64) {
+      if (fwd)
+        cpu::cross_entropy_fwd<T, int64_t>(c.o<T>(), c.x<T>(0), labels.as<int64_t>(), n, classes);
+      else
+        cpu::cross_entropy_bwd<T, int64_t>(c.o<T>(), c.x<T>(0), c.x<T>(2), labels.as<int64_t>(),
+                                           n, classes);
+    } else {
+      if (fwd)
+        cpu::cross_entropy_fwd<T, int32_t>(c.o<T>(), c.x<T>(0), labels.as<int32_t>(), n, classes);
+      else
+        cpu::cross_entropy_bwd<T, int32_t>(c.o<T>(), c.x<T>(0), c.x<T>(2), labels.as<int32_t>(),
+                                           n, classes);
+    }
+  };
+  for (const char *op : {"cross_entropy", "softmax_cross_entropy"}) {
+    k[op] = [crossEntropy](const Call &c) { crossEntropy(c, 0); };
+    k[std::string(op) + "_grad"] = [crossEntropy](const Call &c) { crossEntropy(c, 2); };
+  }
+  k["mse"] = [](const Call &c) { cpu::mse_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), c.n(0)); };
+  k["mse_grad"] = [](const Call &c) {
+    cpu::mse_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), c.n(2));
+  };
+  k["bce_with_logits"] = [](const Call &c) {
+    cpu::bce_with_logits_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), c.n(0));
+  };
+  k["bce_with_logits_grad"] = [](const Call &c) {
+    cpu::bce_with_logits_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2),
+                                c.x<T>(3), c.n(2));
+  };
+
+  // Convolution and pooling (NCHW).
+  k["conv2d"] = [](const Call &c) {
+    const auto &x = c.in[0].shape, &w = c.in[1].shape;
+    int64_t s = c.i("stride"), p = c.i("pad");
+    auto ws = scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[2], w[3], s, p));
+    cpu::conv2d_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
+                       s, p, ws.data());
+  };
+  k["conv2d_grad"] = [](const Call &c) {
+    const auto &x = c.in[2].shape, &w = c.in[3].shape;
+    int64_t s = c.i("stride"), p = c.i("pad");
+    auto ws = scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[2], w[3], s, p));
+    cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), x[0],
+                       x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws.data());
+  };
+  auto poolStride = [](const Call &c) { return c.i("stride") ? c.i("stride") : c.i("kernel"); };
+  k["max_pool2d"] = [poolStride](const Call &c) {
+    const auto &x = c.in[0].shape;
+    auto argmax = scratch<int64_t>(c.out.elements());
+    cpu::max_pool2d_fwd<T>(c.o<T>(), argmax.data(), c.x<T>(0), x[0], x[1], x[2], x[3],
+                           c.i("kernel"), poolStride(c), c.i("pad"));
+  };
+  k["max_pool2d_grad"] = [poolStride](const Call &c) {
+    const auto &x = c.in[2].shape;
+    auto y = scratch<T>(c.in[1].elements());
+    auto argmax = scratch<int64_t>(c.in[1].elements());
+    cpu::max_pool2d_fwd<T>(y.data(), argmax.data(), c.x<T>(2), x[0], x[1], x[2], x[3],
+                           c.i("kernel"), poolStride(c), c.i("pad"));
+    cpu::max_pool2d_bwd<T>(c.o<T>(), c.x<T>(0), argmax.data(), x[0], x[1], x[2], x[3],
+                           c.i("kernel"), poolStride(c), c.i("pad"));
+  };
+  k["avg_pool2d"] = [poolStride](const Call &c) {
+    const auto &x = c.in[0].shape;
+    cpu::avg_pool2d_fwd<T>(c.o<T>(), c.x<T>(0), x[0], x[1], x[2], x[3], c.i("kernel"),
+                           poolStride(c), c.i("pad"));
+  };
+  k["avg_pool2d_grad"] = [poolStride](const Call &c) {
+    const auto &x = c.in[2].shape;
+    cpu::avg_pool2d_bwd<T>(c.o<T>(), c.x<T>(0), x[0], x[1], x[2], x[3], c.i("kernel"),
+                           poolStride(c), c.i("pad"));
+  };
+  k["global_avg_pool"] = [](const Call &c) {
+    const auto &x = c.in[0].shape;
+    cpu::global_avg_pool_fwd<T>(c.o<T>(), c.x<T>(0), x[0], x[1], x[2] * x[3]);
+  };
+  k["global_avg_pool_grad"] = [](const Call &c) {
+    const auto &x = c.in[2].shape;
+    cpu::global_avg_pool_bwd<T>(c.o<T>(), c.x<T>(0), x[0], x[1], x[2] * x[3]);
+  };
+
+  // Normalization: x is [N, C, ...] for batch_norm, [..., D] for layer_norm.
+  auto bnSizes = [](const Tensor &x, int64_t &n, int64_t &ch, int64_t &hw) {
+    n = x.shape[0];
+    ch = x.shape.size() > 1 ? x.shape[1] : 1;
+    hw = 1;
+    for (size_t d = 2; d < x.shape.size(); ++d)
+      hw *= x.shape[d];
+  };
+  k["batch_norm"] = [bnSizes](const Call &c) {
+    int64_t n, ch, hw;
+    bnSizes(c.in[0], n, ch, hw);
+    T *runMean = c.in[3].as<T>(), *runVar = c.in[4].as<T>();
+    if (c.ctx.training) {
+      auto mean = scratch<T>(ch), invStd = scratch<T>(ch);
+      cpu::batch_norm_train_fwd<T>(c.o<T>(), mean.data(), invStd.data(), runMean, runVar,
+                                   c.x<T>(0), c.x<T>(1), c.x<T>(2), n, ch, hw, c.f("eps"),
+                                   c.f("momentum"));
+    } else {
+      cpu::batch_norm_eval_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), c.x<T>(2), runMean, runVar, n,
+                                  ch, hw, c.f("eps"));
+    }
+  };
+  k["batch_norm_grad"] = [bnSizes](const Call &c) {
+    int64_t n, ch, hw;
+    bnSizes(c.in[2], n, ch, hw);
+    // Recompute the batch statistics; the running buffers are copies so the
+    // forward's update is not applied twice.
+    auto y = scratch<T>(c.in[2].elements()), mean = scratch<T>(ch), invStd = scratch<T>(ch);
+    std::vector<T> runMean(c.x<T>(5), c.x<T>(5) + ch), runVar(c.x<T>(6), c.x<T>(6) + ch);
+    cpu::batch_norm_train_fwd<T>(y.data(), mean.data(), invStd.data(), runMean.data(),
+                                 runVar.data(), c.x<T>(2), c.x<T>(3), c.x<T>(4), n, ch, hw,
+                                 c.f("eps"), c.f("momentum"));
+    cpu::batch_norm_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
+                           c.x<T>(2), c.x<T>(3), mean.data(), invStd.data(), n, ch, hw,
+                           c.f("eps"));
+  };
+  k["layer_norm"] = [](const Call &c) {
+    int64_t cols = c.in[0].shape.back(), rows = c.n(0) / std::max<int64_t>(cols, 1);
+    auto mean = scratch<T>(rows), rstd = scratch<T>(rows);
+    cpu::layer_norm_fwd<T>(c.o<T>(), mean.data(), rstd.data(), c.x<T>(0), c.x<T>(1), c.x<T>(2),
+                           rows, cols, c.f("eps"));
+  };
+  k["layer_norm_grad"] = [](const Call &c) {
+    int64_t cols = c.in[2].shape.back(), rows = c.n(2) / std::max<int64_t>(cols, 1);
+    auto y = scratch<T>(c.n(2)), mean = scratch<T>(rows), rstd = scratch<T>(rows);
+    cpu::layer_norm_fwd<T>(y.data(), mean.data(), rstd.data(), c.x<T>(2), c.x<T>(3), c.x<T>(4),
+                           rows, cols, c.f("eps"));
+    cpu::layer_norm_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
+                           c.x<T>(2), c.x<T>(3), mean.data(), rstd.data(), rows, cols,
+                           c.f("eps"));
+  };
+
+  k["dropout"] = [](const Call &c) {
+    if (!c.ctx.training) {
+      std::memcpy(c.o<T>(), c.x<T>(0), static_cast<size_t>(c.n(0)) * sizeof(T));
+      return;
+    }
+    auto mask = scratch<uint8_t>(c.n(0));
+    cpu::dropout_fwd<T>(c.o<T>(), mask.data(), c.x<T>(0), c.n(0), c.f("p"),
+                        dropoutSeed(c.ctx, c.node.output), c.ctx.step);
+  };
+  k["dropout_grad"] = [](const Call &c) {
+    if (!c.ctx.training) {
+      std::memcpy(c.o<T>(), c.x<T>(0), static_cast<size_t>(c.n(0)) * sizeof(T));
+      return;
+    }
+    cpu::dropout_bwd<T>(c.o<T>(), c.x<T>(0), c.n(0), c.f("p"),
+                        dropoutSeed(c.ctx, c.node.inputs.at(1)), c.ctx.step);
+  };
+
+  auto embedding = [](const Call &c, size_t ids, bool fwd) {
+    const Tensor &idT = c.in.at(ids);
+    const auto &w = c.in.at(ids + 1).shape;
+    if (idT.dtype == DType::I64) {
+      if (fwd)
+        cpu::embedding_fwd<T, int64_t>(c.o<T>(), idT.as<int64_t>(), c.x<T>(ids + 1),
+                                       idT.elements(), w[0], w[1]);
+      else
+        cpu::embedding_bwd<T, int64_t>(c.o<T>(), c.x<T>(0), idT.as<int64_t>(), idT.elements(),
+                                       w[0], w[1]);
+    } else {
+      if (fwd)
+        cpu::embedding_fwd<T, int32_t>(c.o<T>(), idT.as<int32_t>(), c.x<T>(ids + 1),
+                                       idT.elements(), w[0], w[1]);
+      else
+        cpu::embedding_bwd<T, int32_t>(c.o<T>(), c.x<T>(0), idT.as<int32_t>(), idT.elements(),
+                                       w[0], w[1]);
+    }
+  };
+  k["embedding"] = [embedding](const Call &c) { embedding(c, 0, true); };
+  k["embedding_grad"] = [embedding](const Call &c) { embedding(c, 2, false); };
+
+  k["fused_dense"] = [](const Call &c) {
+    int64_t kdim = c.in[1].shape[0], n = c.in[1].shape[1], m = c.n(0) / std::max<int64_t>(kdim, 1);
+    auto preact = scratch<T>(m * n);
+    cpu::fused_dense_fwd<T>(c.o<T>(), preact.data(), c.x<T>(0), c.x<T>(1), c.x<T>(2), m, kdim, n,
+                            activationOf(c.s("act")));
+  };
+  k["fused_dense_grad"] = [](const Call &c) {
+    int64_t kdim = c.in[3].shape[0], n = c.in[3].shape[1], m = c.n(2) / std::max<int64_t>(kdim, 1);
+    auto y = scratch<T>(m * n), preact = scratch<T>(m * n), ws = scratch<T>(m * n);
+    cpu::Activation act = activationOf(c.s("act"));
+    cpu::fused_dense_fwd<T>(y.data(), preact.data(), c.x<T>(2), c.x<T>(3), c.x<T>(4), m, kdim, n,
+                            act);
+    cpu::fused_dense_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
+                            c.x<T>(2), c.x<T>(3), y.data(), preact.data(), m, kdim, n, act,
+                            ws.data());
+  };
+  return k;
+}
+
+// cast between any of f32, f64, i32, i64, bool; f16/bf16 are stored as 16-bit words.
+void runCast(const Tensor &x, Tensor &y) {
+  const int64_t n = x.elements();
+  auto viaDouble = [&](auto *out) {
+    using O = std::remove_pointer_t<decltype(out)>;
+    switch (x.dtype) {
+    case DType::F32: cpu::cast_fwd<O, float>(out, x.as<float>(), n); return;
+    case DType::F64: cpu::cast_fwd<O, double>(out, x.as<double>(), n); return;
+    case DType::I32: cpu::cast_fwd<O, int32_t>(out, x.as<int32_t>(), n); return;
+    case DType::I64: cpu::cast_fwd<O, int64_t>(out, x.as<int64_t>(), n); return;
+    case DType::Bool: cpu::cast_fwd<O, uint8_t>(out, x.as<uint8_t>(), n); return;
+    default: break;
+    }
+    throw UserError(std::string("cpu: cast from ") + dtypeName(x.dtype) + " to " +
+                    dtypeName(y.dtype) + " is not supported");
+  };
+  if (x.dtype == DType::F32 && y.dtype == DType::F16)
+    return cpu::cast_f32_to_f16_fwd(y.as<uint16_t>(), x.as<float>(), n);
+  if (x.dtype == DType::F16 && y.dtype == DType::F32)
+    return cpu::cast_f16_to_f32_fwd(y.as<float>(), x.as<uint16_t>(), n);
+  if (x.dtype == DType::F32 && y.dtype == DType::BF16)
+    return cpu::cast_f32_to_bf16_fwd(y.as<uint16_t>(), x.as<float>(), n);
+  if (x.dtype == DType::BF16 && y.dtype == DType::F32)
+    return cpu::cast_bf16_to_f32_fwd(y.as<float>(), x.as<uint16_t>(), n);
+  switch (y.dtype) {
+  case DType::F32: return viaDouble(y.as<float>());
+  case DType::F64: return viaDouble(y.as<double>());
+  case DType::I32: return viaDouble(y.as<int32_t>());
+  case DType::I64: return viaDouble(y.as<int64_t>());
+  case DType::Bool: return viaDouble(y.as<uint8_t>());
+  default:
+    throw UserError(std::string("cpu: cast from ") + dtypeName(x.dtype) + " to " +
+                    dtypeName(y.dtype) + " is not supported");
+  }
+}
+
+class CpuBackend final : public Backend {
+public:
+  CpuBackend() : f32_(kernelTable<float>()), f64_(kernelTable<double>()) {}
+
+  std::string name() const override { return "cpu"; }
+  void *allocate(size_t bytes) override {
+    // 64-byte alignment: whole cache lines, and what AVX loads like.
+    void *p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    NNG_CHECK(p != nullptr, "out of host memory allocating " + std::to_string(bytes) + " bytes");
+    return p;
+  }
+  void release(void *ptr) override { std::free(ptr); }
+  void copyIn(void *dst, const void *src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void copyOut(void *dst, const void *src, size_t bytes) override { std::memcpy(dst, src, bytes); }
+  void fillZero(void *dst, size_t bytes) override { std::memset(dst, 0, bytes); }
+
+  bool supports(const Node &node, const std::vector<DType> &) const override {
+    return node.op == "cast" || f32_.count(node.op) > 0;
+  }
+
+  void run(const Node &node, const std::vector<Tensor> &inputs, Tensor &output,
+           const KernelContext &ctx) override {
+    if (node.op == "cast")
+      return runCast(inputs.at(0), output);
+    const auto &table = output.dtype == DType::F64 || (node.op.size() > 5 && !inputs.empty() &&
+                                                       inputs[0].dtype == DType::F64)
+                            ? f64_
+                            : f32_;
+    auto it = table.find(node.op);
+    if (it == table.end())
+      throw UserError("the cpu backend has no kernel for '" + node.op + "'");
+    if (output.elements() == 0)
+      return;
+    it->second(Call{node, inputs, output, ctx});
+  }
+
+private:
+  std::map<std::string, Kernel> f32_, f64_;
+};
+
+} // namespace
+
+std::unique_ptr<Backend> makeCpuBackend() { return std::make_unique<CpuBackend>(); }
+
+void registerCpuBackend() {
+  registerBackend("cpu", [](const std::string &) { return makeCpuBackend(); });
+}
+
+} // namespace nng
