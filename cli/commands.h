@@ -22,8 +22,8 @@ enum ExitCode : int {
 };
 
 struct Command {
-  CLI::App *app = nullptr;    // the subcommand, to tell whether it was chosen
-  std::function<int()> run;   // returns the exit code
+  CLI::App *app = nullptr;  // the subcommand, to tell whether it was chosen
+  std::function<int()> run; // returns the exit code
 };
 
 Command addCheck(CLI::App &root);

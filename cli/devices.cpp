@@ -20,12 +20,12 @@ int runDevices(bool json) {
     out["built_with_cuda"] = cuda::builtWithCuda();
     out["devices"] = nlohmann::json::array();
     for (const auto &d : devices)
-      out["devices"].push_back({{"index", d.index},
-                                {"name", d.name},
-                                {"compute_capability", std::to_string(d.major) + "." +
-                                                           std::to_string(d.minor)},
-                                {"memory_bytes", d.memoryBytes},
-                                {"multiprocessors", d.multiprocessors}});
+      out["devices"].push_back(
+          {{"index", d.index},
+           {"name", d.name},
+           {"compute_capability", std::to_string(d.major) + "." + std::to_string(d.minor)},
+           {"memory_bytes", d.memoryBytes},
+           {"multiprocessors", d.multiprocessors}});
     if (devices.empty())
       out["reason"] = why;
     writeStdout(out.dump(2) + "\n");
@@ -38,9 +38,8 @@ int runDevices(bool json) {
   std::string text;
   for (const auto &d : devices) {
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "cuda:%d  %s  compute %d.%d  %.1f GiB  %d multiprocessors\n", d.index,
-                  d.name.c_str(), d.major, d.minor,
+    std::snprintf(line, sizeof line, "cuda:%d  %s  compute %d.%d  %.1f GiB  %d multiprocessors\n",
+                  d.index, d.name.c_str(), d.major, d.minor,
                   static_cast<double>(d.memoryBytes) / (1024.0 * 1024.0 * 1024.0),
                   d.multiprocessors);
     text += line;

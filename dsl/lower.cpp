@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <unordered_map>
 #include <utility>
 
@@ -550,10 +551,23 @@ public:
   }
 
 private:
+  struct CallNote {
+    std::string note;
+    std::shared_ptr<const CallNote> outer;
+  };
+  static std::vector<std::string> chainOf(const std::shared_ptr<const CallNote> &calls) {
+    std::vector<std::string> out;
+    for (const CallNote *c = calls.get(); c; c = c->outer.get())
+      out.push_back(c->note);
+    return out;
+  }
+
   struct Frame {
     std::unordered_map<std::string, Val> vars;
     std::string prefix;                 // names created here are prefix.name
-    std::vector<std::string> callChain; // "in block 'b' called at f:l:c", innermost first
+    // "in block 'b' called at f:l:c", innermost first; shared with the calling frames so a
+    // call costs one note, and spelled out only for nodes and errors.
+    std::shared_ptr<const CallNote> calls;
     bool inBlock = false;
     int repeatDepth = 0;
   };
@@ -568,7 +582,7 @@ private:
   // --- diagnostics
 
   void error(const SourceLoc &loc, const std::string &msg, const Frame &f) {
-    sink_.error(loc, msg, f.callChain);
+    sink_.error(loc, msg, chainOf(f.calls));
     if (sink_.diagnostics().size() >= DiagnosticSink::kMaxErrors)
       throw Stop();
   }
@@ -659,7 +673,17 @@ private:
       exec(s, f);
   }
 
+  // Counts work that makes no nodes, so nested empty loops end too.
+  void step(const SourceLoc &loc, const Frame &f) {
+    if (++steps_ <= limits_.maxSteps)
+      return;
+    error(loc, "the model takes too long to unroll (more than " +
+                   std::to_string(limits_.maxSteps) + " statements and repeat iterations)", f);
+    throw Stop();
+  }
+
   void exec(const ast::Stmt &s, Frame &f) {
+    step(s.loc, f);
     switch (s.kind) {
     case ast::StmtKind::Input: return execInput(s, f);
     case ast::StmtKind::Param: case ast::StmtKind::Buffer: return execParam(s, f);
@@ -769,6 +793,7 @@ private:
     }
     ++f.repeatDepth;
     for (int64_t i = 0; i < n->i; ++i) {
+      step(s.loc, f);
       size_t before = sink_.diagnostics().size();
       execBody(s.body, f);
       // Later iterations would only repeat the same errors.
@@ -1075,7 +1100,7 @@ private:
                      " nodes)", f);
       throw Stop();
     }
-    ValueId id = g_.addNode(op, std::move(inputs), std::move(attrs), out, "", loc, f.callChain);
+    ValueId id = g_.addNode(op, std::move(inputs), std::move(attrs), out, "", loc, chainOf(f.calls));
     return Val::tensor(id, loc);
   }
 
@@ -1261,6 +1286,12 @@ private:
   // --- blocks
 
   Val inlineBlock(const ast::Block &b, const ast::Expr &e, Frame &f, StmtCtx &ctx) {
+    // Blocks calling blocks twice grow exponentially; bound the calls themselves.
+    if (++blockCalls_ > limits_.maxBlockCalls) {
+      error(e.loc, "too many block calls (more than " + std::to_string(limits_.maxBlockCalls) +
+                       ")", f);
+      throw Stop();
+    }
     if (!prog_.blockValid(b.name))
       return Val::error(); // its errors were reported where it is defined
     auto active = std::find(active_.begin(), active_.end(), b.name);
@@ -1284,8 +1315,8 @@ private:
     Frame inner;
     inner.inBlock = true;
     inner.prefix = prefix;
-    inner.callChain.push_back("in block " + inQuotes(b.name) + " called at " + e.loc.str());
-    inner.callChain.insert(inner.callChain.end(), f.callChain.begin(), f.callChain.end());
+    inner.calls = std::make_shared<const CallNote>(
+        CallNote{"in block " + inQuotes(b.name) + " called at " + e.loc.str(), f.calls});
     std::vector<std::string> params;
     for (const ast::NameRef &p : b.params)
       params.push_back(p.name);
@@ -1552,6 +1583,8 @@ private:
   std::set<std::string> prefixes_;                  // taken by sugar and block calls
   std::unordered_map<std::string, int64_t> nextSuffix_; // last suffix tried per base name
   std::vector<std::string> active_;                 // blocks being inlined, outermost first
+  int64_t steps_ = 0;
+  size_t blockCalls_ = 0;
   SourceLoc lossLoc_;
 };
 

@@ -24,6 +24,8 @@ namespace nng::dsl {
 struct LowerLimits {
   int64_t maxRepeat = 10000;    // iterations of one `repeat`
   size_t maxNodes = 1000000;    // nodes in one model
+  int64_t maxSteps = 10000000;  // statements run plus repeat iterations (empty loops too)
+  size_t maxBlockCalls = 100000; // blocks inlined in one model
   size_t maxBlockDepth = 256;   // block calls inside block calls
   size_t maxImportDepth = 64;   // files importing files
 };

@@ -231,8 +231,10 @@ protected:
 
 private:
   void report(antlr4::Parser *p, antlr4::Token *found, const antlr4::misc::IntervalSet &want) {
-    if (errors_.isEcho(found->getStartIndex()))
+    // After one syntax error, the rest of its line is mostly the parser's recovery talking.
+    if (errors_.isEcho(found->getStartIndex()) || found->getLine() == lastLine_)
       return;
+    lastLine_ = found->getLine();
     size_t line = found->getLine(), col = found->getCharPositionInLine() + 1;
     // A missing ';' is reported where it belongs, just after the statement, rather than at
     // the next line's first token.
@@ -248,6 +250,7 @@ private:
 
   const Expectation &expect_;
   ErrorCollector &errors_;
+  size_t lastLine_ = 0;
 };
 
 // Parse tree -> AST. Only runs on trees without syntax errors; it still checks each child

@@ -282,7 +282,8 @@ public:
       return;
     if (!node.IsMap())
       fail(ctx, node, path_, "expected a map, got " + describe(node));
-    record(ctx, node, path_);
+    if (!path_.empty())
+      record(ctx, node, path_);
     for (auto it = node.begin(); it != node.end(); ++it) {
       std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
       if (key.empty())
@@ -935,11 +936,16 @@ void applyOverride(YAML::Node &root, const std::string &assignment) {
     bool last = i + 1 == p.segments.size();
     walked += (walked.empty() ? "" : ".") + seg;
     if (cur.IsSequence()) {
-      if (!isIndex(seg) || std::stoul(seg) >= cur.size())
-        throw UserError("--set '" + assignment + "': '" + walked + "': the list has " +
-                        std::to_string(cur.size()) + " entries (indices 0.." +
-                        std::to_string(cur.size() - 1) + ")");
-      size_t idx = std::stoul(seg);
+      size_t idx = 0;
+      bool ok = isIndex(seg) &&
+                std::from_chars(seg.data(), seg.data() + seg.size(), idx).ec == std::errc() &&
+                idx < cur.size();
+      if (!ok)
+        throw UserError("--set '" + assignment + "': '" + walked + "': " +
+                        (cur.size() == 0
+                             ? std::string("the list is empty")
+                             : "the list has " + std::to_string(cur.size()) +
+                                   " entries (indices 0.." + std::to_string(cur.size() - 1) + ")"));
       if (last)
         cur[idx] = value;
       else
@@ -953,12 +959,10 @@ void applyOverride(YAML::Node &root, const std::string &assignment) {
       cur[seg] = value;
       break;
     }
-    YAML::Node next = cur[seg];
-    if (!next.IsDefined() || next.IsNull()) {
+    if (!cur[seg].IsDefined() || cur[seg].IsNull())
       cur[seg] = YAML::Node(YAML::NodeType::Map);
-      next = cur[seg];
-    }
-    cur.reset(next);
+    // reset() rebinds `cur`; assigning to it would overwrite the parent's value.
+    cur.reset(cur[seg]);
   }
 }
 
@@ -1185,7 +1189,7 @@ double learningRate(const OptimizerConfig &opt, const ScheduleConfig &s, int64_t
     break;
   case ScheduleType::Step:
     NNG_CHECK(s.stepSize > 0, "schedule step without step_size");
-    lr *= std::pow(s.gamma, static_cast<double>(step / s.stepSize));
+    lr *= std::pow(s.gamma, static_cast<double>(step / s.stepSize)); // floor(step / size)
     break;
   case ScheduleType::MultiStep: {
     auto passed =

@@ -74,10 +74,10 @@ struct DataConfig {
 
 struct OptimizerConfig {
   OptimizerType type = OptimizerType::Sgd;
-  double lr = 0.01;         // default 0.01 for sgd, 0.001 for adam/adamw
-  double momentum = 0.0;    // sgd
-  bool nesterov = false;    // sgd, needs momentum > 0
-  double weightDecay = 0.0; // default 0 (sgd, adam: L2 in the gradient), 0.01 (adamw)
+  double lr = 0.01;                        // default 0.01 for sgd, 0.001 for adam/adamw
+  double momentum = 0.0;                   // sgd
+  bool nesterov = false;                   // sgd, needs momentum > 0
+  double weightDecay = 0.0;                // default 0 (sgd, adam), 0.01 (adamw, decoupled)
   std::array<double, 2> betas{0.9, 0.999}; // adam, adamw
   double eps = 1e-8;                       // adam, adamw
 };

@@ -20,7 +20,7 @@ std::vector<uint8_t> readFileBytes(const std::string &path, bool allowGzip);
 // big-endian data. Gzip is detected from the first bytes, not the file name.
 RawArray readIdx(const std::string &path);
 
-// NPY versions 1, 2 and 3; dtypes f4 f8 i4 i8 u1 b1, little-endian, C order.
+// NPY versions 1, 2 and 3; dtypes f4 f8 i1 i2 i4 i8 u1 b1, little-endian, C order.
 RawArray readNpy(const std::string &path);
 
 // Columns of a CSV file that make one field. `label: 4` gives a field of shape [N]

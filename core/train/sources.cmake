@@ -1,1 +1,1 @@
-list(APPEND NNG_CORE_SOURCES train/safetensors.cpp)
+list(APPEND NNG_CORE_SOURCES train/safetensors.cpp train/gradcheck.cpp)

@@ -58,7 +58,8 @@ elif [[ "$code" != "$expect_exit" ]]; then
   fail "exit code $code, expected $expect_exit"
 fi
 
-if grep -q -E 'nng: internal error|terminate called|Assertion|Sanitizer|runtime error:' "$tmp/err"; then
+crash='nng: internal error|terminate called|Assertion|Sanitizer|runtime error:'
+if grep -q -E "$crash" "$tmp/err"; then
   fail "stderr reports a crash or an internal error"
 fi
 # Diagnostics quote source lines; bytes from a binary file must not reach a terminal.

@@ -23,8 +23,7 @@ bool sameBits(const FVec &a, const FVec &b) {
 
 // Runs f (which fills its output) twice on the default thread count, and once on a
 // single thread when threadIndependent; every result must have the same bits.
-void expectDeterministic(const std::function<FVec()> &f, const char *what,
-                         bool threadIndependent) {
+void expectDeterministic(const std::function<FVec()> &f, const char *what, bool threadIndependent) {
   const FVec first = f();
   EXPECT_TRUE(sameBits(first, f())) << what << ": two runs differ";
   if (threadIndependent) {
@@ -89,8 +88,8 @@ TEST(CpuDeterminism, LossesAndNorms) {
   expectDeterministic(
       [&] {
         FVec y(n * c), dx(n * c), dg(c), db(c);
-        layer_norm_fwd<float>(y.data(), nullptr, nullptr, logits.data(), gamma.data(),
-                              beta.data(), n, c, 1e-5);
+        layer_norm_fwd<float>(y.data(), nullptr, nullptr, logits.data(), gamma.data(), beta.data(),
+                              n, c, 1e-5);
         layer_norm_bwd<float>(dx.data(), dg.data(), db.data(), dy.data(), logits.data(),
                               gamma.data(), nullptr, nullptr, n, c, 1e-5);
         y.insert(y.end(), dx.begin(), dx.end());
@@ -137,8 +136,8 @@ TEST(CpuDeterminism, GemmConvAndDropout) {
         FVec y(n * f * h * w), dx(x.size()), dw(wt.size());
         FVec ws(conv2d_workspace_size(n, ch, h, w, k, k, 1, 1));
         conv2d_fwd(y.data(), x.data(), wt.data(), n, ch, h, w, f, k, k, 1, 1, ws.data());
-        conv2d_bwd(dx.data(), dw.data(), dy.data(), x.data(), wt.data(), n, ch, h, w, f, k, k, 1,
-                   1, ws.data());
+        conv2d_bwd(dx.data(), dw.data(), dy.data(), x.data(), wt.data(), n, ch, h, w, f, k, k, 1, 1,
+                   ws.data());
         y.insert(y.end(), dx.begin(), dx.end());
         y.insert(y.end(), dw.begin(), dw.end());
         return y;

@@ -27,7 +27,8 @@ struct UnaryCase {
 };
 
 double geluRef(double x) {
-  return 0.5 * x * (1 + std::tanh(std::sqrt(2 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
+  return 0.5 * x *
+         (1 + std::tanh(std::sqrt(2 / 3.14159265358979323846) * (x + 0.044715 * x * x * x)));
 }
 
 std::vector<UnaryCase> unaryCases() {
@@ -159,12 +160,12 @@ struct BinaryOp {
 std::vector<BinaryOp> binaryOps() {
   return {
       {"add", add_fwd<double>, [](double a, double b) { return a + b; },
-       [](double *da, double *db, const double *g, const double *, const double *,
-          const Dims &as, const Dims &bs) { add_bwd(da, db, g, as, bs); },
+       [](double *da, double *db, const double *g, const double *, const double *, const Dims &as,
+          const Dims &bs) { add_bwd(da, db, g, as, bs); },
        false},
       {"sub", sub_fwd<double>, [](double a, double b) { return a - b; },
-       [](double *da, double *db, const double *g, const double *, const double *,
-          const Dims &as, const Dims &bs) { sub_bwd(da, db, g, as, bs); },
+       [](double *da, double *db, const double *g, const double *, const double *, const Dims &as,
+          const Dims &bs) { sub_bwd(da, db, g, as, bs); },
        false},
       {"mul", mul_fwd<double>, [](double a, double b) { return a * b; }, mul_bwd<double>, false},
       {"div", div_fwd<double>, [](double a, double b) { return a / b; }, div_bwd<double>, false},
@@ -180,16 +181,16 @@ std::vector<BinaryOp> binaryOps() {
 // Shape pairs covering the fast paths and the general strided engine.
 std::vector<std::pair<Dims, Dims>> shapePairs() {
   return {
-      {{3, 4}, {3, 4}},          // same shape
-      {{5, 6}, {6}},             // bias
-      {{6}, {5, 6}},             // bias on the left
-      {{4, 1}, {1, 5}},          // outer product
-      {{2, 3}, {}},              // scalar
-      {{1}, {2, 3}},             // scalar-like [1]
-      {{2, 1, 3}, {4, 1}},       // rank-expanding
+      {{3, 4}, {3, 4}},             // same shape
+      {{5, 6}, {6}},                // bias
+      {{6}, {5, 6}},                // bias on the left
+      {{4, 1}, {1, 5}},             // outer product
+      {{2, 3}, {}},                 // scalar
+      {{1}, {2, 3}},                // scalar-like [1]
+      {{2, 1, 3}, {4, 1}},          // rank-expanding
       {{3, 1, 4, 1}, {1, 5, 1, 2}}, // alternating broadcast dims
-      {{2, 3, 4}, {2, 1, 4}},    // middle broadcast
-      {{2, 3, 4}, {2, 3, 1}},    // inner broadcast
+      {{2, 3, 4}, {2, 1, 4}},       // middle broadcast
+      {{2, 3, 4}, {2, 3, 1}},       // inner broadcast
   };
 }
 

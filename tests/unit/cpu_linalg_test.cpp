@@ -190,6 +190,18 @@ TEST(CpuTranspose, BackwardIsTheInversePermutation) {
   }
 }
 
+TEST(CpuTranspose, EmptyPermReversesAndIntegersWork) {
+  const Dims xs{2, 3, 4};
+  std::vector<int64_t> x(24), y(24);
+  for (int64_t i = 0; i < 24; ++i)
+    x[i] = i;
+  transpose_fwd(y.data(), x.data(), xs, Dims{});
+  for (int64_t a = 0; a < 2; ++a)
+    for (int64_t b = 0; b < 3; ++b)
+      for (int64_t c = 0; c < 4; ++c)
+        ASSERT_EQ(y[(c * 3 + b) * 2 + a], x[(a * 3 + b) * 4 + c]);
+}
+
 TEST(CpuTranspose, LargeTiledPath) {
   const Dims xs{300, 500}, perm{1, 0};
   const Vec x = randomVec(xs.numel(), 11);

@@ -58,8 +58,8 @@ TEST(CpuBatchNorm, EvalUsesRunningStats) {
   const Vec x = randomVec(total, 1), gamma = randomVec(c, 2), beta = randomVec(c, 3);
   const Vec rm = randomVec(c, 4), rv = randomVec(c, 5, 0.5, 2);
   Vec y(total);
-  batch_norm_eval_fwd(y.data(), x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), n, c,
-                      hw, kEps);
+  batch_norm_eval_fwd(y.data(), x.data(), gamma.data(), beta.data(), rm.data(), rv.data(), n, c, hw,
+                      kEps);
   for (int64_t at = 0; at < total; ++at) {
     const int64_t ch = at / hw % c;
     EXPECT_NEAR(y[at], gamma[ch] * (x[at] - rm[ch]) / std::sqrt(rv[ch] + kEps) + beta[ch], 1e-13);
@@ -83,8 +83,8 @@ TEST(CpuBatchNorm, BackwardMatchesFiniteDifferences) {
     for (bool saved : {true, false}) {
       Vec dx(total), dg(b.c), db(b.c);
       batch_norm_bwd(dx.data(), dg.data(), db.data(), dy.data(), x.data(), gamma.data(),
-                     saved ? mean.data() : nullptr, saved ? invStd.data() : nullptr, b.n, b.c,
-                     b.hw, kEps);
+                     saved ? mean.data() : nullptr, saved ? invStd.data() : nullptr, b.n, b.c, b.hw,
+                     kEps);
       expectGradients(forward, {x, gamma, beta}, dy, {dx, dg, db},
                       saved ? "batch_norm (saved stats)" : "batch_norm (recomputed stats)");
     }

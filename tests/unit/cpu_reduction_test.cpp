@@ -51,9 +51,9 @@ std::vector<std::pair<Dims, std::vector<int64_t>>> reduceCases() {
       {{2, 3, 4}, {1}},    // middle
       {{2, 3, 4}, {0, 2}}, // outer and inner (batch-norm style)
       {{2, 3, 4, 5}, {-1, 1}},
-      {{4, 1, 3}, {1}},    // an extent-1 axis
+      {{4, 1, 3}, {1}}, // an extent-1 axis
       {{5}, {0}},
-      {{2, 300}, {0}},     // wider than one column block
+      {{2, 300}, {0}}, // wider than one column block
   };
 }
 
@@ -244,6 +244,17 @@ TEST(CpuShape, SliceAndItsBackward) {
         return out;
       },
       {x}, dy, {dx}, "slice");
+}
+
+TEST(CpuShape, IntegerConcatAndSlice) {
+  const std::vector<int64_t> a = {1, 2, 3, 4}, b = {5, 6};
+  const int64_t *ptrs[] = {a.data(), b.data()};
+  const int64_t sizes[] = {2, 1}; // [2, 2] and [2, 1] along axis 1
+  std::vector<int64_t> y(6), s(2);
+  concat_fwd(y.data(), ptrs, sizes, 2, 2, 1);
+  EXPECT_EQ(y, (std::vector<int64_t>{1, 2, 5, 3, 4, 6}));
+  slice_fwd(s.data(), y.data(), 2, 3, 1, 2, 3);
+  EXPECT_EQ(s, b);
 }
 
 TEST(CpuShape, ReshapeCopiesOrDoesNothing) {

@@ -118,6 +118,23 @@ TEST(Config, ParsesTheExample) {
   EXPECT_FALSE(c.locOf("schedule.min_lr").valid()); // a default has no place in the file
 }
 
+#ifdef NNG_SOURCE_DIR
+TEST(Config, TheDocumentedExampleParses) {
+  std::vector<uint8_t> doc = testing::readBytes(NNG_SOURCE_DIR "/docs/config.md");
+  std::string text(doc.begin(), doc.end());
+  size_t start = text.find("```yaml\n");
+  ASSERT_NE(start, std::string::npos);
+  start += 8;
+  std::string yaml = text.substr(start, text.find("```", start) - start);
+  TrainConfig c = parse(yaml);
+  EXPECT_EQ(c.model, "classifier");
+  EXPECT_EQ(c.data.test->fields.at("x"),
+            "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+  EXPECT_EQ(c.passes.size(), 3u);
+  EXPECT_EQ(c.schedule.warmupSteps, 100);
+}
+#endif
+
 TEST(Config, DefaultsFilled) {
   TrainConfig c = parse(kMinimal);
   EXPECT_EQ(c.model, "");
@@ -361,7 +378,11 @@ TEST(Config, CsvAndValidationSource) {
   TrainConfig c = parse(R"(data:
   train:
     format: csv
-    csv: { path: data/iris.csv, header: true, delimiter: ';', columns: { x: [0, 1, 2, 3], label: 4 } }
+    csv:
+      path: data/iris.csv
+      header: true
+      delimiter: ';'
+      columns: { x: [0, 1, 2, 3], label: 4 }
     transform: { label: { dtype: i64 } }
     limit: 100
   validation:
@@ -440,6 +461,9 @@ TEST(Override, BadSyntax) {
       {"optimizer.betas.2=0.5",
        "--set 'optimizer.betas.2=0.5': 'optimizer.betas.2': the list has 2 entries (indices "
        "0..1)"},
+      {"optimizer.betas.99999999999999999999=0.5",
+       "--set 'optimizer.betas.99999999999999999999=0.5': 'optimizer.betas.99999999999999999999': "
+       "the list has 2 entries (indices 0..1)"},
   };
   for (const auto &[assignment, message] : cases) {
     YAML::Node root = YAML::Load("seed: 3\noptimizer: { betas: [0.9, 0.99] }\n");

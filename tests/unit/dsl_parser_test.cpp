@@ -105,7 +105,7 @@ model b {
   EXPECT_EQ(f.blocks[0].name, "tower");
   ASSERT_EQ(f.blocks[0].params.size(), 2u);
   EXPECT_EQ(f.blocks[0].params[1].name, "width");
-  EXPECT_EQ(f.blocks[0].params[1].loc.str(), "p.nn:5:15");
+  EXPECT_EQ(f.blocks[0].params[1].loc.str(), "p.nn:5:16");
   EXPECT_EQ(f.blocks[0].body.back().kind, ast::StmtKind::Return);
   ASSERT_EQ(f.models.size(), 2u);
   EXPECT_TRUE(f.models[0].body.empty());
@@ -218,8 +218,16 @@ TEST(DslParser, ExpectedAndFound) {
   EXPECT_EQ(parse("foo").errors(),
             std::vector<std::string>{"p.nn:1:1: expected 'import', 'const', 'block', 'model' "
                                      "or end of file, found 'foo'"});
+  // ANTLR recovers by assuming the missing ';', so that is all it expects here.
   EXPECT_EQ(parse("model m { x = a b; }").errors(),
-            std::vector<std::string>{"p.nn:1:17: expected an operator or ';', found 'b'"});
+            std::vector<std::string>{"p.nn:1:17: expected ';', found 'b'"});
+  // One error per line: the rest of the line is the parser's recovery.
+  EXPECT_EQ(parse("model m { x = a b c d; }").errors(),
+            std::vector<std::string>{"p.nn:1:17: expected ';', found 'b'"});
+  EXPECT_EQ(parse("model m { x = f(a b); }").errors(),
+            std::vector<std::string>{"p.nn:1:19: expected ')' or ',', found 'b'"});
+  EXPECT_EQ(parse("model m { x = a; ) }").errors(),
+            std::vector<std::string>{"p.nn:1:18: expected a statement or '}', found ')'"});
   EXPECT_EQ(parse("model m {").errors(),
             std::vector<std::string>{"p.nn:1:10: expected a statement or '}', found end of file"});
   EXPECT_EQ(parse("model m { input x: f32[N, ; }").errors(),
@@ -235,7 +243,7 @@ TEST(DslParser, RecoversAndReportsSeveralErrors) {
   EXPECT_EQ(p.errors(), (std::vector<std::string>{
                             "p.nn:1:15: expected an expression, found ';'",
                             "p.nn:2:20: expected an expression or ')', found ';'",
-                            "p.nn:3:17: expected an operator or ';', found '}'",
+                            "p.nn:3:17: expected ';', found '}'",
                         }));
   EXPECT_FALSE(p.file);
 }

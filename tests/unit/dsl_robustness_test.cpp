@@ -62,7 +62,7 @@ TEST(DslRobustness, NulBytes) {
 TEST(DslRobustness, DeepParentheses) {
   std::string deep = "model m { input x: f32[N]; y = " + repeatText("(", 100000) + "x" +
                      repeatText(")", 100000) + "; }";
-  EXPECT_EQ(errorsOf(deep), Strings{"m.nn:1:288: expression nested too deeply (limit 256)"});
+  EXPECT_EQ(errorsOf(deep), Strings{"m.nn:1:286: expression nested too deeply (limit 256)"});
   // Just under the limit is fine.
   std::string ok = "model m { input x: f32[N]; y = " + repeatText("(", 250) + "x" +
                    repeatText(")", 250) + "; }";
@@ -97,6 +97,18 @@ TEST(DslRobustness, LongOperatorChainsAreNotDeep) {
   auto c = lower(consts);
   ASSERT_TRUE(c.graph);
   EXPECT_EQ(c.g().typeOf(c.g().find("x")).str(), "f32[100001]");
+}
+
+TEST(DslRobustness, ExponentialBlockCallsStop) {
+  // b40 would inline 2^40 calls of b0; none makes a node, the call limit ends it.
+  std::string text = "block b0(x) { return x; }\n";
+  for (int i = 1; i <= 40; ++i)
+    text += "block b" + std::to_string(i) + "(x) { return b" + std::to_string(i - 1) + "(b" +
+            std::to_string(i - 1) + "(x)); }\n";
+  text += "model m { input x: f32[N]; y = b40(x); }";
+  auto errors = errorsOf(text);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("too many block calls (more than 100000)"), std::string::npos);
 }
 
 TEST(DslRobustness, HugeShapesAndCounts) {

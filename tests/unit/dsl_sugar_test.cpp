@@ -161,7 +161,7 @@ TEST(DslSugar, Errors) {
                     "f32[N, 4]"});
   EXPECT_EQ(errorsOf("model m { input x: f32[N, 4]; y = dense(x, 100000000, name = \"a\"); "
                      "z = dense(y, 100000000); }"),
-            Strings{"m.nn:1:80: dense: parameter shape [100000000, 100000000] has too many "
+            Strings{"m.nn:1:72: dense: parameter shape [100000000, 100000000] has too many "
                     "elements (limit 2^48)"});
 }
 

@@ -15,8 +15,8 @@ void checkRank(size_t rank) {
 
 int64_t normalize(int64_t axis, int rank) {
   const int64_t a = axis < 0 ? axis + rank : axis;
-  NNG_CHECK(a >= 0 && a < rank, "axis " + std::to_string(axis) + " out of range for rank " +
-                                    std::to_string(rank));
+  NNG_CHECK(a >= 0 && a < rank,
+            "axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank));
   return a;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include <omp.h>
 
@@ -26,13 +27,33 @@ int64_t imagesInFlight(int64_t n, int64_t colElems) {
   return n >= threads && threads > 1 && n * colElems >= kParallelMin ? threads : 1;
 }
 
+// Backward: the batch splits into at most kConvGroups groups of consecutive images,
+// a split that depends on n only. Each group sums its images' weight gradients in
+// order; the group sums are then added in group order. So the result is the same
+// whether groups run in parallel or not, on any number of threads.
+constexpr int64_t kConvGroups = 8;
+
+struct BwdPlan {
+  int64_t perGroup = 0, groups = 0, slots = 1; // slots: groups in flight at once
+
+  BwdPlan(int64_t n, int64_t colElems) {
+    if (n == 0)
+      return;
+    const int64_t target = std::min(n, kConvGroups);
+    perGroup = (n + target - 1) / target;
+    groups = (n + perGroup - 1) / perGroup;
+    const int64_t threads = omp_get_max_threads();
+    slots = threads > 1 && groups > 1 && n * colElems >= kParallelMin ? threads : 1;
+  }
+};
+
 } // namespace
 
 int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t kh,
                               int64_t kw, int64_t stride, int64_t pad) {
-  // The backward holds a col and a dcol matrix at once.
   const int64_t cs = colSize(c, height, width, kh, kw, stride, pad);
-  return cs * std::max<int64_t>(2, imagesInFlight(n, cs));
+  // The backward holds a col and a dcol matrix per group in flight.
+  return std::max(cs * imagesInFlight(n, cs), 2 * cs * BwdPlan(n, cs).slots);
 }
 
 template <typename T>
@@ -111,20 +132,37 @@ void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int
                 int64_t height, int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride,
                 int64_t pad, T *workspace) {
   const int64_t ohw = convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
-  const int64_t ckk = c * kh * kw, cs = ckk * ohw, chw = c * height * width;
-  T *col = workspace, *dcol = workspace + cs;
+  const int64_t ckk = c * kh * kw, cs = ckk * ohw, chw = c * height * width, wSize = f * ckk;
+  const BwdPlan plan(n, cs);
   if (dweight && n == 0)
-    std::fill(dweight, dweight + f * ckk, T(0));
-  // Images in order: dweight accumulates image by image (beta = 1 after the first).
-  for (int64_t i = 0; i < n; ++i) {
-    const T *g = dy + i * f * ohw;
-    if (dweight) {
-      im2col(col, x + i * chw, c, height, width, kh, kw, stride, pad);
-      gemm(dweight, g, col, f, ckk, ohw, false, true, T(1), i == 0 ? T(0) : T(1));
+    std::fill(dweight, dweight + wSize, T(0));
+  // The weight-gradient sums of groups 1, 2, ... (group 0 sums straight into dweight):
+  // at most 7 weight-sized buffers, small beside the activations.
+  std::vector<T> groupSums(dweight && plan.groups > 1 ? (plan.groups - 1) * wSize : 0);
+#pragma omp parallel for if (plan.slots > 1) schedule(static)
+  for (int64_t g = 0; g < plan.groups; ++g) {
+    T *col = workspace + 2 * cs * (plan.slots > 1 ? omp_get_thread_num() : 0), *dcol = col + cs;
+    T *dwg = g == 0 ? dweight : groupSums.data() + (g - 1) * wSize;
+    const int64_t first = g * plan.perGroup, last = std::min(n, first + plan.perGroup);
+    for (int64_t i = first; i < last; ++i) {
+      const T *gi = dy + i * f * ohw;
+      if (dweight) {
+        im2col(col, x + i * chw, c, height, width, kh, kw, stride, pad);
+        gemm(dwg, gi, col, f, ckk, ohw, false, true, T(1), i == first ? T(0) : T(1));
+      }
+      if (dx) {
+        gemm(dcol, weight, gi, ckk, ohw, f, true, false, T(1), T(0));
+        col2im(dx + i * chw, dcol, c, height, width, kh, kw, stride, pad);
+      }
     }
-    if (dx) {
-      gemm(dcol, weight, g, ckk, ohw, f, true, false, T(1), T(0));
-      col2im(dx + i * chw, dcol, c, height, width, kh, kw, stride, pad);
+  }
+  if (dweight && plan.groups > 1) {
+#pragma omp parallel for if (wSize * plan.groups >= kParallelMin) schedule(static)
+    for (int64_t j = 0; j < wSize; ++j) {
+      T s = dweight[j];
+      for (int64_t g = 1; g < plan.groups; ++g)
+        s += groupSums[(g - 1) * wSize + j];
+      dweight[j] = s;
     }
   }
 }
@@ -194,13 +232,19 @@ void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64
     for (int64_t oy = 0; oy < oh; ++oy)
       for (int64_t ox = 0; ox < ow; ++ox) {
         const int64_t o = (p * oh + oy) * ow + ox;
-        const int64_t at = argmax ? argmax[o]
-                                  : windowArgmax(x + p * hw, height, width, oy, ox, kernel,
-                                                 stride, pad);
+        const int64_t at =
+            argmax ? argmax[o]
+                   : windowArgmax(x + p * hw, height, width, oy, ox, kernel, stride, pad);
         if (at >= 0)
           d[at] += dy[o];
       }
   }
+}
+
+template <typename T>
+void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, int64_t n, int64_t c, int64_t height,
+                    int64_t width, int64_t kernel, int64_t stride, int64_t pad) {
+  max_pool2d_bwd<T>(dx, dy, argmax, nullptr, n, c, height, width, kernel, stride, pad);
 }
 
 template <typename T>
@@ -296,8 +340,10 @@ void global_avg_pool_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t hw) {
                               int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T *); \
   template void max_pool2d_fwd<T>(T *, int64_t *, const T *, int64_t, int64_t, int64_t, int64_t,   \
                                   int64_t, int64_t, int64_t);                                      \
-  template void max_pool2d_bwd<T>(T *, const T *, const int64_t *, const T *, int64_t, int64_t,   \
+  template void max_pool2d_bwd<T>(T *, const T *, const int64_t *, const T *, int64_t, int64_t,    \
                                   int64_t, int64_t, int64_t, int64_t, int64_t);                    \
+  template void max_pool2d_bwd<T>(T *, const T *, const int64_t *, int64_t, int64_t, int64_t,      \
+                                  int64_t, int64_t, int64_t, int64_t);                             \
   template void avg_pool2d_fwd<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t,     \
                                   int64_t, int64_t);                                               \
   template void avg_pool2d_bwd<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t,     \

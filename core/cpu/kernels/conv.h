@@ -18,9 +18,10 @@ inline int64_t convOutSize(int64_t in, int64_t kernel, int64_t stride, int64_t p
   return (in + 2 * pad - kernel) / stride + 1;
 }
 
-// Elements of T that conv2d_fwd and conv2d_bwd need in `workspace`: im2col buffers
-// (one [c*kh*kw, outH*outW] column matrix per image in flight). Depends on the OpenMP
-// thread count at the time of the call (the forward runs images in parallel).
+// Elements of T that conv2d_fwd and conv2d_bwd need in `workspace`: im2col column
+// matrices ([c*kh*kw, outH*outW], one per image in flight forward, two backward).
+// Depends on the OpenMP thread count at the time of the call (images run in
+// parallel), so query it with the pool the kernels will use.
 int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t kh,
                               int64_t kw, int64_t stride, int64_t pad);
 
@@ -32,8 +33,11 @@ template <typename T>
 void conv2d_fwd(T *y, const T *x, const T *weight, int64_t n, int64_t c, int64_t height,
                 int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride, int64_t pad,
                 T *workspace);
-// dx = col2im(weight^T dy) per image; dweight = sum over images of dy col(x)^T,
-// accumulated in image order (deterministic). Either grad may be nullptr.
+// dx = col2im(weight^T dy) per image; dweight = sum over images of dy col(x)^T. The
+// batch is split into at most 8 groups of consecutive images (by n alone); groups run
+// in parallel, each summing its images in order, and the group sums are added in
+// order: the summation order does not depend on the thread count. The group sums
+// (up to 7 weight-sized buffers) are allocated here. Either grad may be nullptr.
 template <typename T>
 void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int64_t n, int64_t c,
                 int64_t height, int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride,
@@ -63,6 +67,10 @@ void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int
 template <typename T>
 void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64_t n, int64_t c,
                     int64_t height, int64_t width, int64_t kernel, int64_t stride, int64_t pad);
+// The same with the saved argmax only (the first signature, kept for callers).
+template <typename T>
+void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, int64_t n, int64_t c, int64_t height,
+                    int64_t width, int64_t kernel, int64_t stride, int64_t pad);
 
 // Average pooling with count_include_pad = true (PyTorch's default): every window is
 // divided by kernel * kernel, padded zeros included.

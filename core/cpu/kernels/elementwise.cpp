@@ -159,8 +159,7 @@ template <typename T> void leaky_relu_fwd(T *y, const T *x, int64_t n, double al
   const T a = T(alpha);
   mapUnary(y, x, n, [a](T v) { return v > T(0) ? v : a * v; });
 }
-template <typename T>
-void leaky_relu_bwd(T *dx, const T *dy, const T *x, int64_t n, double alpha) {
+template <typename T> void leaky_relu_bwd(T *dx, const T *dy, const T *x, int64_t n, double alpha) {
   const T a = T(alpha);
   mapGrad(dx, dy, x, n, [a](T g, T v) { return v > T(0) ? g : a * g; });
 }
@@ -216,8 +215,7 @@ template <typename T> void abs_bwd(T *dx, const T *dy, const T *x, int64_t n) {
 
 // ---- binary -----------------------------------------------------------------------
 
-template <typename T>
-void add_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
+template <typename T> void add_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   binaryFwd(out, a, b, aS, bS, [](T u, T v) { return u + v; });
 }
 template <typename T> void add_bwd(T *da, T *db, const T *dout, const Dims &aS, const Dims &bS) {
@@ -227,8 +225,7 @@ template <typename T> void add_bwd(T *da, T *db, const T *dout, const Dims &aS, 
   gradTo(db, bS, oS, aS, bS, g);
 }
 
-template <typename T>
-void sub_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
+template <typename T> void sub_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   binaryFwd(out, a, b, aS, bS, [](T u, T v) { return u - v; });
 }
 template <typename T> void sub_bwd(T *da, T *db, const T *dout, const Dims &aS, const Dims &bS) {
@@ -237,30 +234,25 @@ template <typename T> void sub_bwd(T *da, T *db, const T *dout, const Dims &aS, 
   gradTo(db, bS, oS, aS, bS, [dout](int64_t o, int64_t, int64_t) { return -dout[o]; });
 }
 
-template <typename T>
-void mul_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
+template <typename T> void mul_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   binaryFwd(out, a, b, aS, bS, [](T u, T v) { return u * v; });
 }
 template <typename T>
-void mul_bwd(T *da, T *db, const T *dout, const T *a, const T *b, const Dims &aS,
-             const Dims &bS) {
+void mul_bwd(T *da, T *db, const T *dout, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   const Dims oS = broadcastShape(aS, bS);
   gradTo(da, aS, oS, aS, bS, [=](int64_t o, int64_t, int64_t ib) { return dout[o] * b[ib]; });
   gradTo(db, bS, oS, aS, bS, [=](int64_t o, int64_t ia, int64_t) { return dout[o] * a[ia]; });
 }
 
-template <typename T>
-void div_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
+template <typename T> void div_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   binaryFwd(out, a, b, aS, bS, [](T u, T v) { return u / v; });
 }
 template <typename T>
-void div_bwd(T *da, T *db, const T *dout, const T *a, const T *b, const Dims &aS,
-             const Dims &bS) {
+void div_bwd(T *da, T *db, const T *dout, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   const Dims oS = broadcastShape(aS, bS);
   gradTo(da, aS, oS, aS, bS, [=](int64_t o, int64_t, int64_t ib) { return dout[o] / b[ib]; });
-  gradTo(db, bS, oS, aS, bS, [=](int64_t o, int64_t ia, int64_t ib) {
-    return -dout[o] * a[ia] / (b[ib] * b[ib]);
-  });
+  gradTo(db, bS, oS, aS, bS,
+         [=](int64_t o, int64_t ia, int64_t ib) { return -dout[o] * a[ia] / (b[ib] * b[ib]); });
 }
 
 namespace {
@@ -297,13 +289,11 @@ void minimum_bwd(T *da, T *db, const T *dout, const T *a, const T *b, const Dims
          [=](int64_t o, int64_t ia, int64_t ib) { return dout[o] * maxShare(a[ia], b[ib]); });
 }
 
-template <typename T>
-void pow_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
+template <typename T> void pow_fwd(T *out, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   binaryFwd(out, a, b, aS, bS, [](T u, T v) { return std::pow(u, v); });
 }
 template <typename T>
-void pow_bwd(T *da, T *db, const T *dout, const T *a, const T *b, const Dims &aS,
-             const Dims &bS) {
+void pow_bwd(T *da, T *db, const T *dout, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   const Dims oS = broadcastShape(aS, bS);
   gradTo(da, aS, oS, aS, bS, [=](int64_t o, int64_t ia, int64_t ib) {
     const T e = b[ib];
@@ -338,7 +328,7 @@ uint16_t floatToHalfBits(float x) {
   }
   const uint32_t odd = (f >> 13) & 1u;
   f += (uint32_t(15 - 127) << 23) + 0xfffu + odd; // rebias, round half to even
-  return uint16_t(sign | (f >> 13)); // a carry past 65504 lands on inf (0x7c00)
+  return uint16_t(sign | (f >> 13));              // a carry past 65504 lands on inf (0x7c00)
 }
 
 float halfBitsToFloat(uint16_t h) {
@@ -408,17 +398,19 @@ template <typename T> void round_bf16_fwd(T *y, const T *x, int64_t n) {
 
 // ---- instantiations ---------------------------------------------------------------
 
-#define NNG_UNARY(op, T)                                                                           \
-  template void op##_fwd<T>(T *, const T *, int64_t);
+#define NNG_UNARY(op, T) template void op##_fwd<T>(T *, const T *, int64_t);
 #define NNG_BINARY(op, T)                                                                          \
   template void op##_fwd<T>(T *, const T *, const T *, const Dims &, const Dims &);
 #define NNG_BINARY_BWD(op, T)                                                                      \
   template void op##_bwd<T>(T *, T *, const T *, const T *, const T *, const Dims &, const Dims &);
 #define NNG_INSTANTIATE(T)                                                                         \
-  NNG_UNARY(neg, T) NNG_UNARY(relu, T) NNG_UNARY(sigmoid, T) NNG_UNARY(tanh, T)                    \
+  NNG_UNARY(neg, T)                                                                                \
+  NNG_UNARY(relu, T)                                                                               \
+  NNG_UNARY(sigmoid, T)                                                                            \
+  NNG_UNARY(tanh, T)                                                                               \
   NNG_UNARY(gelu, T) NNG_UNARY(exp, T) NNG_UNARY(log, T) NNG_UNARY(sqrt, T) NNG_UNARY(abs, T)      \
-  NNG_UNARY(round_f16, T) NNG_UNARY(round_bf16, T)                                                 \
-  template void neg_bwd<T>(T *, const T *, int64_t);                                               \
+      NNG_UNARY(round_f16, T) NNG_UNARY(round_bf16, T) template void                               \
+      neg_bwd<T>(T *, const T *, int64_t);                                                         \
   template void relu_bwd<T>(T *, const T *, const T *, int64_t);                                   \
   template void sigmoid_bwd<T>(T *, const T *, const T *, int64_t);                                \
   template void tanh_bwd<T>(T *, const T *, const T *, int64_t);                                   \
@@ -429,21 +421,26 @@ template <typename T> void round_bf16_fwd(T *y, const T *x, int64_t n) {
   template void abs_bwd<T>(T *, const T *, const T *, int64_t);                                    \
   template void leaky_relu_fwd<T>(T *, const T *, int64_t, double);                                \
   template void leaky_relu_bwd<T>(T *, const T *, const T *, int64_t, double);                     \
-  NNG_BINARY(add, T) NNG_BINARY(sub, T) NNG_BINARY(mul, T) NNG_BINARY(div, T)                      \
-  NNG_BINARY(maximum, T) NNG_BINARY(minimum, T) NNG_BINARY(pow, T)                                 \
-  template void add_bwd<T>(T *, T *, const T *, const Dims &, const Dims &);                       \
+  NNG_BINARY(add, T)                                                                               \
+  NNG_BINARY(sub, T)                                                                               \
+  NNG_BINARY(mul, T)                                                                               \
+  NNG_BINARY(div, T)                                                                               \
+  NNG_BINARY(maximum, T) NNG_BINARY(minimum, T) NNG_BINARY(pow, T) template void add_bwd<T>(       \
+      T *, T *, const T *, const Dims &, const Dims &);                                            \
   template void sub_bwd<T>(T *, T *, const T *, const Dims &, const Dims &);                       \
-  NNG_BINARY_BWD(mul, T) NNG_BINARY_BWD(div, T) NNG_BINARY_BWD(maximum, T)                         \
-  NNG_BINARY_BWD(minimum, T) NNG_BINARY_BWD(pow, T)                                                \
-  template void sum_to_fwd<T>(T *, const T *, const Dims &, const Dims &);
+  NNG_BINARY_BWD(mul, T)                                                                           \
+  NNG_BINARY_BWD(div, T)                                                                           \
+  NNG_BINARY_BWD(maximum, T)                                                                       \
+  NNG_BINARY_BWD(minimum, T)                                                                       \
+  NNG_BINARY_BWD(pow, T) template void sum_to_fwd<T>(T *, const T *, const Dims &, const Dims &);
 
 NNG_INSTANTIATE(float)
 NNG_INSTANTIATE(double)
 
 #define NNG_CAST(To, From) template void cast_fwd<To, From>(To *, const From *, int64_t);
 #define NNG_CAST_FROM(From)                                                                        \
-  NNG_CAST(float, From) NNG_CAST(double, From) NNG_CAST(int32_t, From) NNG_CAST(int64_t, From)     \
-  NNG_CAST(uint8_t, From)
+  NNG_CAST(float, From)                                                                            \
+  NNG_CAST(double, From) NNG_CAST(int32_t, From) NNG_CAST(int64_t, From) NNG_CAST(uint8_t, From)
 NNG_CAST_FROM(float)
 NNG_CAST_FROM(double)
 NNG_CAST_FROM(int32_t)

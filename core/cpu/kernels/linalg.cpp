@@ -75,9 +75,8 @@ template <typename T>
 void blasGemm(bool ta, bool tb, blasint m, blasint n, blasint k, T alpha, const T *a, blasint lda,
               const T *b, blasint ldb, T beta, T *c, blasint ldc);
 template <>
-void blasGemm<float>(bool ta, bool tb, blasint m, blasint n, blasint k, float alpha,
-                     const float *a, blasint lda, const float *b, blasint ldb, float beta,
-                     float *c, blasint ldc) {
+void blasGemm<float>(bool ta, bool tb, blasint m, blasint n, blasint k, float alpha, const float *a,
+                     blasint lda, const float *b, blasint ldb, float beta, float *c, blasint ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n,
               k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
@@ -92,8 +91,8 @@ void blasGemm<double>(bool ta, bool tb, blasint m, blasint n, blasint k, double 
 } // namespace
 
 template <typename T>
-void gemm(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, bool transA,
-          bool transB, T alpha, T beta) {
+void gemm(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, bool transA, bool transB,
+          T alpha, T beta) {
   if (m == 0 || n == 0)
     return;
   if (k == 0) { // BLAS leaves c untouched; the product of empty matrices is 0
@@ -101,8 +100,8 @@ void gemm(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, bool tr
       c[i] = beta == T(0) ? T(0) : beta * c[i];
     return;
   }
-  blasGemm<T>(transA, transB, blasDim(m), blasDim(n), blasDim(k), alpha, a,
-              blasDim(transA ? m : k), b, blasDim(transB ? k : n), beta, c, blasDim(n));
+  blasGemm<T>(transA, transB, blasDim(m), blasDim(n), blasDim(k), alpha, a, blasDim(transA ? m : k),
+              b, blasDim(transB ? k : n), beta, c, blasDim(n));
 }
 
 template <typename T>
@@ -120,8 +119,7 @@ void matmul_fwd(T *c, const T *a, const T *b, const Dims &aS, const Dims &bS) {
 }
 
 template <typename T>
-void matmul_bwd(T *da, T *db, const T *dc, const T *a, const T *b, const Dims &aS,
-                const Dims &bS) {
+void matmul_bwd(T *da, T *db, const T *dc, const T *a, const T *b, const Dims &aS, const Dims &bS) {
   const int64_t M = aS[aS.rank - 2], K = aS[aS.rank - 1], N = bS[bS.rank - 1];
   const BatchMap bm(aS, bS);
   const int64_t batches = bm.out.numel();
@@ -163,7 +161,23 @@ constexpr int64_t kTile = 32;
 
 } // namespace
 
-template <typename T> void transpose_fwd(T *y, const T *x, const Dims &xS, const Dims &perm) {
+namespace {
+
+// The registry's default perm, [], reverses the axes.
+Dims resolvePerm(const Dims &perm, int rank) {
+  if (perm.rank != 0 || rank == 0)
+    return perm;
+  Dims r;
+  r.rank = rank;
+  for (int i = 0; i < rank; ++i)
+    r[i] = rank - 1 - i;
+  return r;
+}
+
+} // namespace
+
+template <typename T> void transpose_fwd(T *y, const T *x, const Dims &xS, const Dims &permAttr) {
+  const Dims perm = resolvePerm(permAttr, xS.rank);
   NNG_CHECK(perm.rank == xS.rank, "transpose: perm " + perm.str() + " for shape " + xS.str());
   Dims yS;
   yS.rank = xS.rank;
@@ -219,8 +233,8 @@ template <typename T> void transpose_fwd(T *y, const T *x, const Dims &xS, const
   }
 }
 
-template <typename T>
-void transpose_bwd(T *dx, const T *dy, const Dims &xS, const Dims &perm) {
+template <typename T> void transpose_bwd(T *dx, const T *dy, const Dims &xS, const Dims &permAttr) {
+  const Dims perm = resolvePerm(permAttr, xS.rank);
   Dims inv, yS;
   inv.rank = yS.rank = xS.rank;
   for (int i = 0; i < xS.rank; ++i) {
@@ -230,15 +244,21 @@ void transpose_bwd(T *dx, const T *dy, const Dims &xS, const Dims &perm) {
   transpose_fwd(dx, dy, yS, inv);
 }
 
+#define NNG_INSTANTIATE_TRANSPOSE(T)                                                               \
+  template void transpose_fwd<T>(T *, const T *, const Dims &, const Dims &);                      \
+  template void transpose_bwd<T>(T *, const T *, const Dims &, const Dims &);
 #define NNG_INSTANTIATE(T)                                                                         \
+  NNG_INSTANTIATE_TRANSPOSE(T)                                                                     \
   template void gemm<T>(T *, const T *, const T *, int64_t, int64_t, int64_t, bool, bool, T, T);   \
   template void matmul_fwd<T>(T *, const T *, const T *, const Dims &, const Dims &);              \
   template void matmul_bwd<T>(T *, T *, const T *, const T *, const T *, const Dims &,             \
-                              const Dims &);                                                       \
-  template void transpose_fwd<T>(T *, const T *, const Dims &, const Dims &);                      \
-  template void transpose_bwd<T>(T *, const T *, const Dims &, const Dims &);
+                              const Dims &);
 
 NNG_INSTANTIATE(float)
 NNG_INSTANTIATE(double)
+// Integer and bool (uint8_t) tensors move through shape ops too (labels, ids, masks).
+NNG_INSTANTIATE_TRANSPOSE(int32_t)
+NNG_INSTANTIATE_TRANSPOSE(int64_t)
+NNG_INSTANTIATE_TRANSPOSE(uint8_t)
 
 } // namespace nng::cpu

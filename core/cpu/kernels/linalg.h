@@ -13,8 +13,8 @@ namespace nng::cpu {
 // [k, n], or [n, k] when transB). cblas_sgemm / cblas_dgemm. Inside an OpenMP
 // parallel region OpenBLAS runs single-threaded.
 template <typename T>
-void gemm(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, bool transA,
-          bool transB, T alpha, T beta);
+void gemm(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, bool transA, bool transB,
+          T alpha, T beta);
 
 // c = a @ b: a [..., M, K], b [..., K, N] (rank >= 2 each), c [..., M, N] where the
 // batch dims (all but the last two) broadcast numpy-style. When b has no batch
@@ -30,11 +30,12 @@ void matmul_bwd(T *da, T *db, const T *dc, const T *a, const T *b, const Dims &a
                 const Dims &bShape);
 
 // y = x with its axes permuted: y.shape[i] = x.shape[perm[i]] (perm is a permutation
-// of 0..rank-1, given as a Dims of axis numbers). Copies runs when the innermost axis
-// stays innermost; otherwise transposes 2-d tiles for cache locality.
+// of 0..rank-1, given as a Dims of axis numbers; an empty perm, the registry's
+// default, reverses the axes). Copies runs when the innermost axis stays innermost;
+// otherwise transposes 2-d tiles for cache locality. Also instantiated for int32_t,
+// int64_t and uint8_t.
 template <typename T> void transpose_fwd(T *y, const T *x, const Dims &xShape, const Dims &perm);
 // dx = dy permuted back (the inverse permutation); xShape is the forward input's.
-template <typename T>
-void transpose_bwd(T *dx, const T *dy, const Dims &xShape, const Dims &perm);
+template <typename T> void transpose_bwd(T *dx, const T *dy, const Dims &xShape, const Dims &perm);
 
 } // namespace nng::cpu

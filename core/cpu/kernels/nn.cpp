@@ -68,8 +68,7 @@ void dropout_bwd(T *dx, const T *dy, int64_t n, double p, uint64_t seed, uint64_
 }
 
 template <typename T, typename I>
-void embedding_fwd(T *y, const I *ids, const T *weight, int64_t count, int64_t vocab,
-                   int64_t dim) {
+void embedding_fwd(T *y, const I *ids, const T *weight, int64_t count, int64_t vocab, int64_t dim) {
   checkIds(ids, count, vocab);
 #pragma omp parallel for if (count * dim >= kParallelMin) schedule(static)
   for (int64_t i = 0; i < count; ++i)
@@ -169,6 +168,14 @@ void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, c
     gemm(dw, x, g, k, n, m, true, false, T(1), T(0));
 }
 
+template <typename T>
+void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, const T *y,
+                     const T *preact, int64_t m, int64_t k, int64_t n, Activation act,
+                     T *workspace) {
+  NNG_CHECK(act != Activation::Gelu || preact, "fused_dense_bwd: gelu needs the pre-activation");
+  fused_dense_bwd<T>(dx, dw, db, dy, x, w, nullptr, y, preact, m, k, n, act, workspace);
+}
+
 #define NNG_INSTANTIATE_IDS(T, I)                                                                  \
   template void embedding_fwd<T, I>(T *, const I *, const T *, int64_t, int64_t, int64_t);         \
   template void embedding_bwd<T, I>(T *, const T *, const I *, int64_t, int64_t, int64_t);
@@ -181,7 +188,9 @@ void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, c
                                    int64_t, Activation);                                           \
   template void fused_dense_bwd<T>(T *, T *, T *, const T *, const T *, const T *, const T *,      \
                                    const T *, const T *, int64_t, int64_t, int64_t, Activation,    \
-                                   T *);
+                                   T *);                                                           \
+  template void fused_dense_bwd<T>(T *, T *, T *, const T *, const T *, const T *, const T *,      \
+                                   const T *, int64_t, int64_t, int64_t, Activation, T *);
 
 NNG_INSTANTIATE(float)
 NNG_INSTANTIATE(double)

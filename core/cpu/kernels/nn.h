@@ -81,5 +81,10 @@ template <typename T>
 void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, const T *b,
                      const T *y, const T *preact, int64_t m, int64_t k, int64_t n, Activation act,
                      T *workspace);
+// The same without b (the first signature, kept for callers): gelu needs preact.
+template <typename T>
+void fused_dense_bwd(T *dx, T *dw, T *db, const T *dy, const T *x, const T *w, const T *y,
+                     const T *preact, int64_t m, int64_t k, int64_t n, Activation act,
+                     T *workspace);
 
 } // namespace nng::cpu

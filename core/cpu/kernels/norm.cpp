@@ -89,8 +89,8 @@ void batch_norm_train_fwd(T *y, T *saveMean, T *saveInvStd, T *runningMean, T *r
     if (runningMean)
       runningMean[ch] = T((1 - momentum) * double(runningMean[ch]) + momentum * mean);
     if (runningVar)
-      runningVar[ch] = T((1 - momentum) * double(runningVar[ch]) +
-                         momentum * var * double(m) / double(m - 1));
+      runningVar[ch] =
+          T((1 - momentum) * double(runningVar[ch]) + momentum * var * double(m) / double(m - 1));
   }
   affinePerChannel(y, x, scale.data(), shift.data(), n, c, hw);
 }

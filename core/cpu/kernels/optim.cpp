@@ -15,8 +15,8 @@ template <typename T> T lerp(T self, T end, T weight) {
 }
 
 template <typename T>
-void adamCore(T *param, T *m, T *v, const T *grad, int64_t n, int64_t step, double lr,
-              double beta1, double beta2, double eps, double l2, double decoupled) {
+void adamCore(T *param, T *m, T *v, const T *grad, int64_t n, int64_t step, double lr, double beta1,
+              double beta2, double eps, double l2, double decoupled) {
   NNG_CHECK(step >= 1, "optimizer step counts from 1");
   const double bc1 = 1 - std::pow(beta1, double(step));
   const double bc2Sqrt = std::sqrt(1 - std::pow(beta2, double(step)));
@@ -59,18 +59,19 @@ void sgd_step(T *param, T *momentumBuf, const T *grad, int64_t n, int64_t step, 
 }
 
 template <typename T>
-void adam_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step,
-               double lr, double beta1, double beta2, double eps, double weightDecay) {
+void adam_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weightDecay) {
   adamCore(param, expAvg, expAvgSq, grad, n, step, lr, beta1, beta2, eps, weightDecay, 0.0);
 }
 
 template <typename T>
-void adamw_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step,
-                double lr, double beta1, double beta2, double eps, double weightDecay) {
+void adamw_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step, double lr,
+                double beta1, double beta2, double eps, double weightDecay) {
   adamCore(param, expAvg, expAvgSq, grad, n, step, lr, beta1, beta2, eps, 0.0, weightDecay);
 }
 
-template <typename T> double grad_global_norm(const T *const *grads, const int64_t *sizes, int count) {
+template <typename T>
+double grad_global_norm(const T *const *grads, const int64_t *sizes, int count) {
   double total = 0;
   for (int t = 0; t < count; ++t) {
     const T *g = grads[t];

@@ -26,18 +26,19 @@ void sgd_step(T *param, T *momentumBuf, const T *grad, int64_t n, int64_t step, 
 // m = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g * g
 // param -= lr / (1 - beta1^step) * m / (sqrt(v) / sqrt(1 - beta2^step) + eps)
 template <typename T>
-void adam_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step,
-               double lr, double beta1, double beta2, double eps, double weightDecay);
+void adam_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step, double lr,
+               double beta1, double beta2, double eps, double weightDecay);
 
 // Decoupled weight decay: param *= 1 - lr * weightDecay, then the Adam update above
 // without the L2 term.
 template <typename T>
-void adamw_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step,
-                double lr, double beta1, double beta2, double eps, double weightDecay);
+void adamw_step(T *param, T *expAvg, T *expAvgSq, const T *grad, int64_t n, int64_t step, double lr,
+                double beta1, double beta2, double eps, double weightDecay);
 
 // sqrt(sum of squares) over `count` tensors (grads[i] has sizes[i] elements), in
 // double, deterministic (blocked sums, tensors in order).
-template <typename T> double grad_global_norm(const T *const *grads, const int64_t *sizes, int count);
+template <typename T>
+double grad_global_norm(const T *const *grads, const int64_t *sizes, int count);
 
 // Scales every gradient by maxNorm / (norm + 1e-6) when that is below 1; returns the
 // norm before clipping (what PyTorch's clip_grad_norm_ returns).

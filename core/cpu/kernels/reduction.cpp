@@ -83,8 +83,8 @@ template <typename T> struct MaxState {
 template <typename T> struct MaxPolicy {
   using State = MaxState<T>;
   const T *x;
-  T *y;        // forward: the maxima
-  T *dx;       // backward: routes dy to the argmax
+  T *y;  // forward: the maxima
+  T *dx; // backward: routes dy to the argmax
   const T *dy;
   State init() const { return {-std::numeric_limits<T>::infinity(), -1}; }
   void add(State &s, int64_t o1, int64_t, int64_t) const {
@@ -136,8 +136,7 @@ template <typename T> void mean_bwd(T *dx, const T *dy, const Dims &xS, uint32_t
 template <typename T> void max_fwd(T *y, const T *x, const Dims &xS, uint32_t mask) {
   maxImpl<T>(y, nullptr, nullptr, x, xS, mask);
 }
-template <typename T>
-void max_bwd(T *dx, const T *dy, const T *x, const Dims &xS, uint32_t mask) {
+template <typename T> void max_bwd(T *dx, const T *dy, const T *x, const Dims &xS, uint32_t mask) {
   std::fill(dx, dx + xS.numel(), T(0));
   maxImpl<T>(nullptr, dx, dy, x, xS, mask);
 }

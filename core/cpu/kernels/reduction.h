@@ -43,7 +43,6 @@ template <typename T>
 void log_softmax_fwd(T *y, const T *x, int64_t outer, int64_t axisLen, int64_t inner);
 // dx = dy - exp(y) * sum(dy) using the forward output y.
 template <typename T>
-void log_softmax_bwd(T *dx, const T *dy, const T *y, int64_t outer, int64_t axisLen,
-                     int64_t inner);
+void log_softmax_bwd(T *dx, const T *dy, const T *y, int64_t outer, int64_t axisLen, int64_t inner);
 
 } // namespace nng::cpu

@@ -21,7 +21,8 @@ template <typename T> void copy(T *y, const T *x, int64_t n) {
   const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
   for (int64_t c = 0; c < chunks; ++c)
-    std::memcpy(y + c * kChunk, x + c * kChunk, size_t(std::min(kChunk, n - c * kChunk)) * sizeof(T));
+    std::memcpy(y + c * kChunk, x + c * kChunk,
+                size_t(std::min(kChunk, n - c * kChunk)) * sizeof(T));
 }
 
 // Copies `rows` runs of `len` elements from src (row stride srcStride) to dst (row
@@ -98,5 +99,9 @@ void slice_bwd(T *dx, const T *dy, int64_t outer, int64_t axisLen, int64_t inner
 
 NNG_INSTANTIATE(float)
 NNG_INSTANTIATE(double)
+// Integer and bool (uint8_t) tensors move through shape ops too (labels, ids, masks).
+NNG_INSTANTIATE(int32_t)
+NNG_INSTANTIATE(int64_t)
+NNG_INSTANTIATE(uint8_t)
 
 } // namespace nng::cpu

@@ -1,5 +1,6 @@
 // Shape CPU kernels: reshape/flatten (copies), concat and slice along one axis.
-// Conventions: common.h. Tensors along an axis are viewed as [outer, axis, inner]
+// Conventions: common.h. Instantiated for float, double, int32_t, int64_t and uint8_t
+// (bool). Tensors along an axis are viewed as [outer, axis, inner]
 // (splitAt in common.h computes the three sizes from a shape and an axis).
 #pragma once
 
