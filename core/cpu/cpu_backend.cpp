@@ -282,11 +282,7 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   };
   k["max_pool2d_grad"] = [poolStride](const Call &c) {
     const auto &x = c.in[2].shape;
-    auto y = scratch<T>(c.in[1].elements());
-    auto argmax = scratch<int64_t>(c.in[1].elements());
-    cpu::max_pool2d_fwd<T>(y.data(), argmax.data(), c.x<T>(2), x[0], x[1], x[2], x[3],
-                           c.i("kernel"), poolStride(c), c.i("pad"));
-    cpu::max_pool2d_bwd<T>(c.o<T>(), c.x<T>(0), argmax.data(), x[0], x[1], x[2], x[3],
+    cpu::max_pool2d_bwd<T>(c.o<T>(), c.x<T>(0), nullptr, c.x<T>(2), x[0], x[1], x[2], x[3],
                            c.i("kernel"), poolStride(c), c.i("pad"));
   };
   k["avg_pool2d"] = [poolStride](const Call &c) {
@@ -333,16 +329,9 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   k["batch_norm_grad"] = [bnSizes](const Call &c) {
     int64_t n, ch, hw;
     bnSizes(c.in[2], n, ch, hw);
-    // Recompute the batch statistics; the running buffers are copies so the
-    // forward's update is not applied twice.
-    auto y = scratch<T>(c.in[2].elements()), mean = scratch<T>(ch), invStd = scratch<T>(ch);
-    std::vector<T> runMean(c.x<T>(5), c.x<T>(5) + ch), runVar(c.x<T>(6), c.x<T>(6) + ch);
-    cpu::batch_norm_train_fwd<T>(y.data(), mean.data(), invStd.data(), runMean.data(),
-                                 runVar.data(), c.x<T>(2), c.x<T>(3), c.x<T>(4), n, ch, hw,
-                                 c.f("eps"), c.f("momentum"));
+    // nullptr statistics: the kernel recomputes the batch's from x.
     cpu::batch_norm_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
-                           c.x<T>(2), c.x<T>(3), mean.data(), invStd.data(), n, ch, hw,
-                           c.f("eps"));
+                           c.x<T>(2), c.x<T>(3), nullptr, nullptr, n, ch, hw, c.f("eps"));
   };
   k["layer_norm"] = [](const Call &c) {
     int64_t cols = c.in[0].shape.back(), rows = c.n(0) / std::max<int64_t>(cols, 1);
@@ -352,12 +341,8 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   };
   k["layer_norm_grad"] = [](const Call &c) {
     int64_t cols = c.in[2].shape.back(), rows = c.n(2) / std::max<int64_t>(cols, 1);
-    auto y = scratch<T>(c.n(2)), mean = scratch<T>(rows), rstd = scratch<T>(rows);
-    cpu::layer_norm_fwd<T>(y.data(), mean.data(), rstd.data(), c.x<T>(2), c.x<T>(3), c.x<T>(4),
-                           rows, cols, c.f("eps"));
     cpu::layer_norm_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
-                           c.x<T>(2), c.x<T>(3), mean.data(), rstd.data(), rows, cols,
-                           c.f("eps"));
+                           c.x<T>(2), c.x<T>(3), nullptr, nullptr, rows, cols, c.f("eps"));
   };
 
   k["dropout"] = [](const Call &c) {
@@ -408,13 +393,12 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   };
   k["fused_dense_grad"] = [](const Call &c) {
     int64_t kdim = c.in[3].shape[0], n = c.in[3].shape[1], m = c.n(2) / std::max<int64_t>(kdim, 1);
-    auto y = scratch<T>(m * n), preact = scratch<T>(m * n), ws = scratch<T>(m * n);
-    cpu::Activation act = activationOf(c.s("act"));
-    cpu::fused_dense_fwd<T>(y.data(), preact.data(), c.x<T>(2), c.x<T>(3), c.x<T>(4), m, kdim, n,
-                            act);
+    auto ws = scratch<T>(m * n);
+    // y is the forward output (input 1); the kernel recomputes the pre-activation
+    // only where the activation's derivative needs it (gelu).
     cpu::fused_dense_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
-                            c.x<T>(2), c.x<T>(3), y.data(), preact.data(), m, kdim, n, act,
-                            ws.data());
+                            c.x<T>(2), c.x<T>(3), c.x<T>(4), c.x<T>(1), nullptr, m, kdim, n,
+                            activationOf(c.s("act")), ws.data());
   };
   return k;
 }
@@ -489,6 +473,44 @@ public:
     if (output.elements() == 0)
       return;
     it->second(Call{node, inputs, output, ctx});
+  }
+
+  void applyUpdate(const UpdateRule &rule, Tensor &param, const Tensor &grad,
+                   std::vector<Tensor> &state) override {
+    NNG_CHECK(param.dtype == DType::F32 && grad.dtype == DType::F32, "cpu updates are f32");
+    float *p = param.as<float>();
+    const float *g = grad.as<float>();
+    const int64_t n = param.elements();
+    switch (rule.kind) {
+    case UpdateRule::Kind::Sgd:
+      cpu::sgd_step<float>(p, state.empty() ? nullptr : state[0].as<float>(), g, n, rule.step,
+                           rule.lr, rule.momentum, 0.0, rule.weightDecay, rule.nesterov);
+      return;
+    case UpdateRule::Kind::Adam:
+      cpu::adam_step<float>(p, state.at(0).as<float>(), state.at(1).as<float>(), g, n, rule.step,
+                            rule.lr, rule.beta1, rule.beta2, rule.eps, rule.weightDecay);
+      return;
+    case UpdateRule::Kind::AdamW:
+      cpu::adamw_step<float>(p, state.at(0).as<float>(), state.at(1).as<float>(), g, n, rule.step,
+                             rule.lr, rule.beta1, rule.beta2, rule.eps, rule.weightDecay);
+      return;
+    }
+  }
+  double sumSquares(const Tensor &t) override {
+    const float *x = t.as<float>();
+    return cpu::blockedSum(t.elements(), [x](int64_t i) { return double(x[i]) * x[i]; });
+  }
+  void scale(Tensor &t, double factor) override {
+    float *x = t.as<float>();
+    const float f = static_cast<float>(factor);
+    for (int64_t i = 0, n = t.elements(); i < n; ++i)
+      x[i] *= f;
+  }
+  void accumulate(Tensor &acc, const Tensor &t) override {
+    float *a = acc.as<float>();
+    const float *x = t.as<float>();
+    for (int64_t i = 0, n = t.elements(); i < n; ++i)
+      a[i] += x[i];
   }
 
 private:

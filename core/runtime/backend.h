@@ -31,6 +31,18 @@ struct KernelContext {
   int32_t nodeIndex = 0; // distinguishes several dropout nodes in one step
 };
 
+// One optimizer update of one parameter, with PyTorch's semantics.
+struct UpdateRule {
+  enum class Kind { Sgd, Adam, AdamW };
+  Kind kind = Kind::Sgd;
+  double lr = 0.01;
+  double momentum = 0;    // sgd
+  bool nesterov = false;  // sgd
+  double weightDecay = 0; // L2 for sgd/adam, decoupled for adamw
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  int64_t step = 1;       // 1-based number of this update
+};
+
 class Backend {
 public:
   virtual ~Backend() = default;
@@ -48,6 +60,14 @@ public:
   // UserError for data-dependent user errors (a label out of range).
   virtual void run(const Node &node, const std::vector<Tensor> &inputs, Tensor &output,
                    const KernelContext &ctx) = 0;
+
+  // Optimizer and gradient arithmetic, run where the tensors live. `state` holds
+  // the optimizer's buffers for this parameter (sgd: momentum; adam: m, v).
+  virtual void applyUpdate(const UpdateRule &rule, Tensor &param, const Tensor &grad,
+                           std::vector<Tensor> &state) = 0;
+  virtual double sumSquares(const Tensor &t) = 0; // deterministic
+  virtual void scale(Tensor &t, double factor) = 0;
+  virtual void accumulate(Tensor &acc, const Tensor &t) = 0; // acc += t
 
   virtual void synchronize() {}
 };

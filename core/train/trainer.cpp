@@ -1,0 +1,329 @@
+// The training loop. One iteration: feed a batch, run forward + backward, add the
+// loss to the epoch's sums, update the weights every `accumulate` micro-batches, log,
+// and at the epoch's end evaluate and checkpoint. The data order, dropout masks and
+// learning rate are functions of (seed, step, cursor), all saved in checkpoints, which
+// is what makes a resumed run bit-identical to an uninterrupted one.
+#include "core/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/resource.h>
+
+#include "core/data/batcher.h"
+#include "core/passes/autodiff.h"
+#include "core/train/checkpoint.h"
+#include "core/train/optimizer.h"
+
+namespace nng {
+
+namespace {
+
+double peakRssMb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0; // Linux reports KiB
+}
+
+nlohmann::json numberOrNull(double v) {
+  return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v);
+}
+
+// Correct predictions in a batch: argmax of the logits against the labels field.
+int64_t countCorrect(Session &s, const Head &head, const Batch &b) {
+  if (head.logits == kNone)
+    return 0;
+  const HostArray logits = s.fetch(head.logits);
+  const HostArray &labels = b.fields.at(s.graph().value(head.labels).name);
+  const int64_t n = logits.shape[0], classes = logits.shape[1];
+  const float *l = logits.data<float>();
+  int64_t correct = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float *row = l + i * classes;
+    const int64_t best = std::max_element(row, row + classes) - row;
+    correct += best == static_cast<int64_t>(labels.at(i));
+  }
+  return correct;
+}
+
+double scalarOf(Session &s, ValueId v) { return s.exec().read<float>(v)[0]; }
+
+std::string fmt(const char *f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+} // namespace
+
+Head classificationHead(const Graph &g) {
+  Head h;
+  if (!g.loss() || g.value(*g.loss()).kind != ValueKind::Node)
+    return h;
+  const Node &n = g.node(g.value(*g.loss()).producer);
+  if ((n.op == "cross_entropy" || n.op == "softmax_cross_entropy") &&
+      g.value(n.inputs[1]).kind == ValueKind::Input) {
+    h.logits = n.inputs[0];
+    h.labels = n.inputs[1];
+  }
+  return h;
+}
+
+Metrics evaluate(Session &s, const Dataset &data, int64_t batchSize, size_t forwardNodes) {
+  const Graph &g = s.graph();
+  const Head head = classificationHead(g);
+  BatcherOptions bo;
+  bo.batchSize = batchSize;
+  bo.shuffle = false;
+  Batcher batcher(std::make_shared<Dataset>(data), bo);
+  KernelContext ctx;
+  ctx.training = false;
+  double lossSum = 0;
+  int64_t correct = 0, samples = 0;
+  for (;;) {
+    Batch b = batcher.next();
+    s.feed(b.fields);
+    s.exec().run(ctx, 0, forwardNodes);
+    if (g.loss())
+      lossSum += scalarOf(s, *g.loss()) * static_cast<double>(b.size);
+    correct += countCorrect(s, head, b);
+    samples += b.size;
+    if (b.endOfEpoch)
+      break;
+  }
+  Metrics m;
+  m.samples = samples;
+  if (g.loss())
+    m.loss = lossSum / static_cast<double>(samples);
+  if (head.logits != kNone)
+    m.accuracy = static_cast<double>(correct) / static_cast<double>(samples);
+  return m;
+}
+
+nlohmann::ordered_json TrainResult::json() const {
+  nlohmann::ordered_json j;
+  j["model"] = model;
+  j["epochs"] = epochs;
+  j["steps"] = steps;
+  j["train_loss"] = numberOrNull(train.loss);
+  j["train_acc"] = numberOrNull(train.accuracy);
+  j["val_loss"] = numberOrNull(validation.loss);
+  j["val_acc"] = numberOrNull(validation.accuracy);
+  j["test_loss"] = numberOrNull(test.loss);
+  j["test_acc"] = numberOrNull(test.accuracy);
+  j["samples_per_s"] = samplesPerSec;
+  j["step_ms_median"] = stepMsMedian;
+  j["seconds"] = seconds;
+  j["peak_rss_mb"] = peakRssMb;
+  j["checkpoint"] = checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(checkpoint);
+  j["interrupted"] = interrupted;
+  return j;
+}
+
+TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts) {
+  const auto wallStart = std::chrono::steady_clock::now();
+  setModelName(cfg, model.name);
+  LoadedData data = loadData(cfg);
+
+  std::vector<InputDecl> decls;
+  for (ValueId in : model.inputs())
+    decls.push_back({model.value(in).name, model.typeOf(in)});
+  std::vector<std::string> problems = checkInputs(data.train, decls, cfg.data.batchSize);
+  if (!problems.empty()) {
+    std::string msg = "the training data does not fit the model:";
+    for (const auto &p : problems)
+      msg += "\n  " + p;
+    throw UserError(Diagnostic{cfg.locOf("data.train"), msg, {}});
+  }
+
+  Graph g = model;
+  const size_t forwardNodes = g.nodes().size();
+  if (!differentiate(g))
+    throw UserError("model '" + model.name + "' has no 'minimize' statement: nothing to train");
+  Session s(std::move(g), cfg.device);
+  s.initializeParams(cfg.seed);
+  const Head head = classificationHead(s.graph());
+  const ValueId lossId = *s.graph().loss();
+
+  BatcherOptions bo;
+  bo.batchSize = cfg.data.batchSize;
+  bo.shuffle = cfg.data.shuffle;
+  bo.dropLast = cfg.data.dropLast;
+  bo.prefetch = cfg.data.prefetch;
+  bo.seed = cfg.seed;
+  auto trainData = std::make_shared<Dataset>(std::move(data.train));
+  // The batcher starts where the checkpoint says; it is created after loading one.
+  const int64_t batchesPerEpoch = Batcher(trainData, [&] {
+                                    BatcherOptions o = bo;
+                                    o.prefetch = 0;
+                                    return o;
+                                  }()).batchesPerEpoch();
+  const int64_t accumulate = std::max<int64_t>(1, cfg.accumulate);
+  const int64_t totalSteps =
+      cfg.steps > 0 ? cfg.steps : std::max<int64_t>(1, cfg.epochs * batchesPerEpoch / accumulate);
+  Optimizer optimizer(s, cfg, totalSteps);
+
+  TrainState st;
+  st.seed = cfg.seed;
+  st.model = model.name;
+  if (!opts.resume.empty()) {
+    LoadedCheckpoint ck = loadCheckpoint(opts.resume);
+    if (ck.state.model != model.name)
+      throw UserError(ck.path + ": checkpoint of model '" + ck.state.model + "', not '" +
+                      model.name + "'");
+    s.loadWeights(ck.tensors, ck.path);
+    optimizer.loadState(ck.tensors, ck.path);
+    st = ck.state;
+    if (st.seed != cfg.seed)
+      throw UserError(ck.path + ": checkpoint was made with seed " + std::to_string(st.seed) +
+                      ", the config says " + std::to_string(cfg.seed));
+  }
+  Batcher batcher(trainData, bo, st.cursor);
+
+  std::ofstream metrics;
+  if (!cfg.log.metrics.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(cfg.log.metrics).parent_path(), ec);
+    metrics.open(cfg.log.metrics, opts.resume.empty() ? std::ios::trunc : std::ios::app);
+    if (!metrics)
+      throw UserError("cannot write metrics to '" + cfg.log.metrics + "'");
+  }
+  auto logLine = [&](const nlohmann::ordered_json &j) {
+    if (metrics.is_open())
+      metrics << j.dump() << "\n" << std::flush;
+  };
+
+  TrainResult r;
+  r.model = model.name;
+  Progress progress(opts.progress);
+  const int64_t epochs = cfg.steps > 0 ? (totalSteps * accumulate + batchesPerEpoch - 1) /
+                                             batchesPerEpoch
+                                       : cfg.epochs;
+  std::vector<double> stepMs;
+  double trainSeconds = 0;
+  int64_t trainSamples = 0;
+  auto checkpointNow = [&]() {
+    TensorFile t = s.weights();
+    TensorFile o = optimizer.state();
+    t.insert(o.begin(), o.end());
+    r.checkpoint = saveCheckpoint(cfg.checkpoint.dir, t, st, cfg.checkpoint.keep);
+  };
+
+  bool startOfEpoch = true;
+  while (st.step < totalSteps) {
+    if (startOfEpoch)
+      progress.startEpoch(st.cursor.epoch + 1, epochs, batchesPerEpoch);
+    startOfEpoch = false;
+    const auto t0 = std::chrono::steady_clock::now();
+    Batch b = batcher.next();
+    s.feed(b.fields);
+    KernelContext ctx;
+    ctx.training = true;
+    ctx.seed = cfg.seed;
+    ctx.step = static_cast<uint64_t>(st.microStep);
+    s.exec().run(ctx);
+    const double loss = scalarOf(s, lossId);
+    if (!std::isfinite(loss))
+      throw UserError("the loss became " + fmt("%g", loss) + " at step " +
+                      std::to_string(st.step + 1) +
+                      " (try a smaller learning rate, or gradient clipping)");
+    st.epochLossSum += loss * static_cast<double>(b.size);
+    st.epochCorrect += countCorrect(s, head, b);
+    st.epochSamples += b.size;
+    optimizer.accumulateGradients();
+    ++st.microStep;
+    double lr = std::numeric_limits<double>::quiet_NaN();
+    if (st.microStep % accumulate == 0)
+      lr = optimizer.apply(++st.step);
+    st.cursor = batcher.cursor();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    stepMs.push_back(ms);
+    trainSeconds += ms / 1000.0;
+    trainSamples += b.size;
+
+    nlohmann::ordered_json line{{"event", "step"}, {"step", st.step},
+                                {"epoch", b.at.epoch + 1}, {"loss", loss}};
+    if (!std::isnan(lr))
+      line["lr"] = lr;
+    logLine(line);
+    const int64_t batchInEpoch = b.at.index / cfg.data.batchSize + 1;
+    progress.update(batchInEpoch, loss,
+                    static_cast<double>(trainSamples) / std::max(trainSeconds, 1e-9));
+
+    const bool lastStep = st.step >= totalSteps;
+    if (b.endOfEpoch || lastStep) {
+      const int64_t epoch = b.at.epoch + 1;
+      r.train.loss = st.epochLossSum / static_cast<double>(st.epochSamples);
+      r.train.accuracy = head.logits == kNone ? r.train.accuracy
+                                              : static_cast<double>(st.epochCorrect) /
+                                                    static_cast<double>(st.epochSamples);
+      r.train.samples = st.epochSamples;
+      std::string summary = "epoch " + std::to_string(epoch) + "/" + std::to_string(epochs) +
+                            ": train loss " + fmt("%.4f", r.train.loss);
+      if (head.logits != kNone)
+        summary += " acc " + fmt("%.4f", r.train.accuracy);
+      nlohmann::ordered_json ej{{"event", "epoch"},      {"epoch", epoch},
+                                {"step", st.step},       {"train_loss", r.train.loss},
+                                {"train_acc", numberOrNull(r.train.accuracy)}};
+      const bool evalNow = data.validation && cfg.evalEvery > 0 &&
+                           (epoch % cfg.evalEvery == 0 || lastStep);
+      if (evalNow) {
+        r.validation = evaluate(s, *data.validation, cfg.data.batchSize, forwardNodes);
+        summary += ", val loss " + fmt("%.4f", r.validation.loss);
+        if (!std::isnan(r.validation.accuracy))
+          summary += " acc " + fmt("%.4f", r.validation.accuracy);
+        ej["val_loss"] = r.validation.loss;
+        ej["val_acc"] = numberOrNull(r.validation.accuracy);
+      }
+      logLine(ej);
+      progress.endEpoch(summary);
+      if (b.endOfEpoch) {
+        st.epochLossSum = 0;
+        st.epochCorrect = st.epochSamples = 0;
+        startOfEpoch = true;
+        r.epochs = epoch;
+        if (cfg.checkpoint.every > 0 && epoch % cfg.checkpoint.every == 0)
+          checkpointNow();
+      }
+    }
+    if (cfg.checkpoint.everySteps > 0 && st.microStep % accumulate == 0 &&
+        st.step % cfg.checkpoint.everySteps == 0)
+      checkpointNow();
+    if (opts.stopRequested && opts.stopRequested() && st.step < totalSteps) {
+      checkpointNow();
+      r.interrupted = true;
+      progress.message("interrupted at step " + std::to_string(st.step) + "; checkpoint " +
+                       r.checkpoint + "\nresume with: nng train " + opts.modelFile +
+                       " --resume " + cfg.checkpoint.dir);
+      break;
+    }
+  }
+  r.steps = st.step;
+
+  if (!r.interrupted) {
+    if (r.checkpoint.empty() || !std::filesystem::exists(r.checkpoint))
+      checkpointNow();
+    if (data.test) {
+      r.test = evaluate(s, *data.test, cfg.data.batchSize, forwardNodes);
+      std::string line = "test: loss " + fmt("%.4f", r.test.loss);
+      if (!std::isnan(r.test.accuracy))
+        line += " acc " + fmt("%.4f", r.test.accuracy);
+      progress.message(line);
+      logLine({{"event", "test"}, {"test_loss", r.test.loss},
+               {"test_acc", numberOrNull(r.test.accuracy)}});
+    }
+  }
+  std::sort(stepMs.begin(), stepMs.end());
+  r.stepMsMedian = stepMs.empty() ? 0 : stepMs[stepMs.size() / 2];
+  r.samplesPerSec = trainSeconds > 0 ? static_cast<double>(trainSamples) / trainSeconds : 0;
+  r.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wallStart).count();
+  r.peakRssMb = peakRssMb();
+  return r;
+}
+
+} // namespace nng
