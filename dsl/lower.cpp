@@ -699,8 +699,21 @@ private:
     }
   }
 
+  // Consts cannot be rebound: a shape that names one must mean the const.
+  bool isConstName(const ast::NameRef &n, Frame &f) {
+    const Program::Const *c = prog_.findConst(n.name);
+    if (!c)
+      return false;
+    error(n.loc, inQuotes(n.name) + " is a const (defined at " + c->loc.str() +
+                     ") and cannot be rebound", f);
+    f.vars[n.name] = Val::error();
+    return true;
+  }
+
   void execInput(const ast::Stmt &s, Frame &f) {
     const std::string &name = s.target.name;
+    if (isConstName(s.target, f))
+      return;
     if (f.repeatDepth > 0) {
       error(s.loc, "'input' is not allowed inside 'repeat'", f);
       f.vars[name] = Val::error();
@@ -723,6 +736,8 @@ private:
 
   void execParam(const ast::Stmt &s, Frame &f) {
     const std::string &name = s.target.name;
+    if (isConstName(s.target, f))
+      return;
     bool buffer = s.kind == ast::StmtKind::Buffer;
     std::optional<TensorType> type = evalType(*s.type, f);
     if (type) {
@@ -746,6 +761,8 @@ private:
   }
 
   void execAssign(const ast::Stmt &s, Frame &f) {
+    if (isConstName(s.target, f))
+      return;
     std::string target = freshName(qualify(f, s.target.name));
     reserved_.insert(target);
     StmtCtx ctx{target, true};
@@ -1418,7 +1435,7 @@ private:
       case SugarParam::Want::String: fits = v.kind == Val::Kind::String; want = "a string"; break;
       }
       if (!fits) {
-        if (v.kind == Val::Kind::Name && p->want == SugarParam::Want::Tensor)
+        if (v.kind == Val::Kind::Name)
           unknownName(v, f);
         else if (v.kind != Val::Kind::Error)
           error(a.loc, callee + ": argument " + inQuotes(p->name) + " must be " + want + ", got " +

@@ -247,6 +247,8 @@ TEST(DslLower, TypesAndDeclarations) {
             Strings{"m.nn:1:42: 'w' is already defined at m.nn:1:17"});
   EXPECT_EQ(errorsOf("model m { input x: f32[N]; repeat 2 { input y: f32[N]; } }"),
             Strings{"m.nn:1:39: 'input' is not allowed inside 'repeat'"});
+  EXPECT_EQ(errorsOf("const H = 4;\nmodel m { input x: f32[N, H]; H = relu(x); }"),
+            Strings{"m.nn:2:31: 'H' is a const (defined at m.nn:1:7) and cannot be rebound"});
   EXPECT_EQ(errorsOf("model m { return 1; }"),
             Strings{"m.nn:1:11: 'return' is only allowed in a block"});
 }

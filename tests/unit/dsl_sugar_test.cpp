@@ -152,6 +152,8 @@ TEST(DslSugar, Errors) {
             Strings{"m.nn:1:35: dense: missing argument 'units'"});
   EXPECT_EQ(errorsOf("model m { input x: f32[N, 4]; y = dense(x, 3, unit = 3); }"),
             Strings{"m.nn:1:47: dense: unknown argument 'unit'; did you mean 'units'?"});
+  EXPECT_EQ(errorsOf("const UNITS = 3; model m { input x: f32[N, 4]; y = dense(x, UNIT); }"),
+            Strings{"m.nn:1:61: unknown name 'UNIT'; did you mean 'UNITS'?"});
   EXPECT_EQ(errorsOf("model m { input x: f32[N, 4]; y = dense(xx, 3); }"),
             Strings{"m.nn:1:41: unknown name 'xx'; did you mean 'x'?"});
   EXPECT_EQ(errorsOf("model m { input x: i64[N, 4]; y = dense(x, 3); }"),
