@@ -43,12 +43,16 @@ def read_idx(path):
 
 
 def load_split(data_dir, prefix):
-    """Images as f32 [n, 784] in [0, 1] and labels as i64 [n]."""
+    """Images as u8 [n, 784] and labels as i64 [n]; to_float scales images after any split,
+    so that no f32 copy of the whole set inflates the peak RSS."""
     images = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))
     labels = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
-    x = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
-    y = torch.from_numpy(labels.astype(np.int64))
-    return x, y
+    return images.reshape(len(images), -1), torch.from_numpy(labels.astype(np.int64))
+
+
+def to_float(images):
+    """u8 pixels to f32 in [0, 1], like mlp.yaml's `scale: 1/255`."""
+    return torch.from_numpy(images.astype(np.float32) / np.float32(255.0))
 
 
 def build_model(hidden):
@@ -100,10 +104,12 @@ def main():
 
     x_all, y_all = load_split(args.data, "train")
     x_test, y_test = load_split(args.data, "t10k")
+    x_test = to_float(x_test)
     order = torch.randperm(len(x_all), generator=torch.Generator().manual_seed(args.seed))
     n_val = int(round(len(x_all) * args.val_split))
-    x_val, y_val = x_all[order[:n_val]], y_all[order[:n_val]]
-    x_train, y_train = x_all[order[n_val:]].contiguous(), y_all[order[n_val:]].contiguous()
+    x_val, y_val = to_float(x_all[order[:n_val].numpy()]), y_all[order[:n_val]]
+    x_train, y_train = to_float(x_all[order[n_val:].numpy()]), y_all[order[n_val:]].contiguous()
+    del x_all
     n = len(x_train)
 
     model = build_model(hidden)

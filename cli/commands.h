@@ -29,6 +29,12 @@ struct Command {
 Command addCheck(CLI::App &root);
 Command addPrint(CLI::App &root);
 Command addDevices(CLI::App &root);
+Command addTrain(CLI::App &root);     // train.cpp
+Command addEval(CLI::App &root);      // infer.cpp
+Command addPredict(CLI::App &root);   // infer.cpp
+Command addRun(CLI::App &root);       // infer.cpp
+Command addGrad(CLI::App &root);      // grad.cpp
+Command addGradCheck(CLI::App &root); // grad.cpp
 // `nng help [COMMAND]`: prints the help of the root or of one command.
 Command addHelp(CLI::App &root);
 

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "cli/commands.h"
+#include "core/cpu/cpu_backend.h"
 
 #ifndef NNG_VERSION
 #error "NNG_VERSION must be defined by the build"
@@ -60,11 +61,15 @@ int usageError(std::string message, const std::string &command) {
 }
 
 int run(int argc, char **argv) {
+  registerCpuBackend(); // backends register explicitly, never from static initializers
   CLI::App root{"nng: a language, compiler and trainer for neural networks", "nng"};
   root.set_version_flag("--version", std::string("nng ") + NNG_VERSION);
   root.footer(kRootFooter);
   root.require_subcommand(0, 1);
-  std::vector<Command> commands = {addCheck(root), addPrint(root), addDevices(root), addHelp(root)};
+  std::vector<Command> commands = {addCheck(root),   addPrint(root),     addGrad(root),
+                                   addTrain(root),   addEval(root),      addPredict(root),
+                                   addRun(root),     addGradCheck(root), addDevices(root),
+                                   addHelp(root)};
 
   // An unknown command would otherwise read as "argument not expected"; name it.
   if (argc > 1 && argv[1][0] != '-') {

@@ -24,26 +24,12 @@
 #include <utility>
 
 #include "core/ops/registry.h"
+#include "core/runtime/initializers.h"
 #include "dsl/parser.h"
 
 namespace nng::dsl {
 
 namespace fs = std::filesystem;
-
-const std::vector<InitializerSpec> &initializerSpecs() {
-  static const std::vector<InitializerSpec> specs = {
-      {"zeros", {}},
-      {"ones", {}},
-      {"constant", {"value"}},
-      {"normal", {"mean", "std"}},
-      {"uniform", {"lo", "hi"}},
-      {"he_normal", {}},
-      {"he_uniform", {}},
-      {"xavier_uniform", {}},
-      {"xavier_normal", {}},
-  };
-  return specs;
-}
 
 const std::vector<std::string> &sugarNames() {
   static const std::vector<std::string> names = {"dense", "conv2d", "batch_norm", "layer_norm",
@@ -920,37 +906,26 @@ private:
     return type;
   }
 
+  // The runtime's table of initializers is the truth for names and argument counts.
   std::optional<Initializer> evalInit(const ast::InitExpr &ie, Frame &f) {
-    const auto &specs = initializerSpecs();
-    auto spec = std::find_if(specs.begin(), specs.end(),
-                             [&](const InitializerSpec &s) { return ie.kind == s.name; });
-    if (spec == specs.end()) {
-      std::vector<std::string> names;
-      for (const auto &s : specs)
-        names.push_back(s.name);
-      error(ie.loc, "unknown initializer " + inQuotes(ie.kind) + didYouMean(ie.kind, names), f);
-      return std::nullopt;
-    }
-    if (ie.args.size() != spec->args.size()) {
-      std::string list;
-      for (const char *a : spec->args)
-        list += (list.empty() ? "" : ", ") + std::string(a);
-      error(ie.loc, "initializer " + inQuotes(ie.kind) + " takes " +
-                        std::to_string(spec->args.size()) + " argument" +
-                        (spec->args.size() == 1 ? "" : "s") +
-                        (list.empty() ? "" : " (" + list + ")") + ", got " +
-                        std::to_string(ie.args.size()), f);
-      return std::nullopt;
-    }
     Initializer init;
     init.kind = ie.kind;
+    bool ok = true;
     for (const ast::ExprPtr &a : ie.args) {
       std::optional<Val> v = fold(*a, f);
       if (!v)
-        return std::nullopt;
-      // Stored as floats, so `normal(0, 1)` prints as `normal(0.0, 1.0)`.
-      init.args.push_back(Attr::ofFloat(v->number()));
+        ok = false;
+      else // kept as written, so the print reads back the same: normal(0, 1) stays so
+        init.args.push_back(v->kind == Val::Kind::Int ? Attr::ofInt(v->i) : Attr::ofFloat(v->f));
     }
+    try {
+      validateInitializer(init, ie.loc);
+    } catch (const UserError &e) {
+      error(ie.loc, e.what(), f);
+      return std::nullopt;
+    }
+    if (!ok)
+      return std::nullopt;
     return init;
   }
 

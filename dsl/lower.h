@@ -30,13 +30,6 @@ struct LowerLimits {
   size_t maxImportDepth = 64;   // files importing files
 };
 
-// The initializers a param or buffer may name, with their argument names.
-struct InitializerSpec {
-  const char *name;
-  std::vector<const char *> args;
-};
-const std::vector<InitializerSpec> &initializerSpecs();
-
 // The layer sugar names (dense, conv2d, ...): calls that may create parameters.
 const std::vector<std::string> &sugarNames();
 

@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "core/data/readers.h"
+#include "core/train/safetensors.h"
 
 namespace nng {
 
@@ -187,6 +188,36 @@ RawArray readNpy(const std::string &path) {
       v = v ? 1 : 0;
   checkFinite(a);
   return a;
+}
+
+void writeNpy(const std::string &path, const HostArray &a) {
+  const char *descr = nullptr;
+  switch (a.dtype) {
+  case DType::F32: descr = "<f4"; break;
+  case DType::F64: descr = "<f8"; break;
+  case DType::I32: descr = "<i4"; break;
+  case DType::I64: descr = "<i8"; break;
+  case DType::Bool: descr = "|b1"; break;
+  default: throw UserError(path + ": cannot write " + dtypeName(a.dtype) + " as .npy");
+  }
+  std::string shape = "(";
+  for (size_t i = 0; i < a.shape.size(); ++i)
+    shape += std::to_string(a.shape[i]) + (a.shape.size() == 1 || i + 1 < a.shape.size() ? "," : "");
+  shape += ")";
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
+                       shape + ", }";
+  // Magic (6) + version (2) + length (2) + header + '\n' is padded to 64 bytes.
+  while ((10 + header.size() + 1) % 64 != 0)
+    header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>((header.size() >> 8) & 0xff);
+  out += header;
+  out.append(reinterpret_cast<const char *>(a.bytes.data()), a.bytes.size());
+  writeFileAtomically(path, out);
 }
 
 } // namespace nng

@@ -22,6 +22,8 @@ RawArray readIdx(const std::string &path);
 
 // NPY versions 1, 2 and 3; dtypes f4 f8 i1 i2 i4 i8 u1 b1, little-endian, C order.
 RawArray readNpy(const std::string &path);
+// Writes `a` as a version 1.0 .npy file (little-endian, C order), atomically.
+void writeNpy(const std::string &path, const HostArray &a);
 
 // Columns of a CSV file that make one field. `label: 4` gives a field of shape [N]
 // (single); `x: [0, 1, 2, 3]` gives [N, 4].

@@ -293,7 +293,9 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
     if (cfg.checkpoint.everySteps > 0 && st.microStep % accumulate == 0 &&
         st.step % cfg.checkpoint.everySteps == 0)
       checkpointNow();
-    if (opts.stopRequested && opts.stopRequested() && st.step < totalSteps) {
+    // A stop waits for the end of an accumulation window: partial sums are not saved.
+    if (st.microStep % accumulate == 0 && opts.stopRequested && opts.stopRequested() &&
+        st.step < totalSteps) {
       checkpointNow();
       r.interrupted = true;
       progress.message("interrupted at step " + std::to_string(st.step) + "; checkpoint " +

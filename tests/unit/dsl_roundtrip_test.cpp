@@ -59,6 +59,7 @@ model everything {
   param s: f32[C] = constant(0.1);
   buffer stat: f32[C] = zeros;
   param loose: f32[2];
+  param ints: f32[2] = uniform(-1, 1);
   a = leaky_relu(x @ w + s, alpha = 1.0);
   b = 0.5 * a - 2 * a / a;
   c = -b * inf;
