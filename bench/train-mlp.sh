@@ -23,6 +23,13 @@ trap 'rm -rf "$tmp"' EXIT
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 echo "machine: $cpu, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# With 2 OpenMP threads, any other busy process costs both frameworks far more than its share
+# (a thread that waits at a barrier for a descheduled partner), so say when timings are suspect.
+load1=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$load1" 'BEGIN { exit !(l >= 0.5) }'; then
+  echo "warning: load average $load1 before the run: other processes compete for the CPUs," \
+    "so both rows are slower than on a quiet machine and their ratio is noisy" >&2
+fi
 echo "run: $epochs epoch(s), batch 128, $threads threads"
 
 # nng first, while the PyTorch run cannot have warmed anything for it.

@@ -36,19 +36,21 @@ struct TrainArgs {
 // The config the command line describes: the file, then --set, then the flags.
 TrainConfig effectiveConfig(const TrainArgs &a) {
   std::vector<std::string> overrides = a.sets;
-  if (a.epochs > 0) {
-    overrides.push_back("epochs=" + std::to_string(a.epochs));
-    overrides.push_back("steps=0");
-  }
-  if (a.steps > 0) {
-    overrides.push_back("steps=" + std::to_string(a.steps));
-    overrides.push_back("epochs=0");
-  }
   if (!a.device.empty())
     overrides.push_back("device=" + a.device);
   if (!a.model.empty())
     overrides.push_back("model=" + a.model);
-  return loadConfigFor(a.file, a.config, overrides);
+  TrainConfig cfg = loadConfigFor(a.file, a.config, overrides);
+  // --epochs and --steps replace whichever of the two the config gave.
+  if (a.epochs > 0) {
+    cfg.epochs = a.epochs;
+    cfg.steps = 0;
+  }
+  if (a.steps > 0) {
+    cfg.steps = a.steps;
+    cfg.epochs = 0;
+  }
+  return cfg;
 }
 
 std::string percent(double v) {

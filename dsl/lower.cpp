@@ -31,9 +31,58 @@ namespace nng::dsl {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// One sugar parameter: what it accepts and whether it must be given.
+struct SugarParam {
+  const char *name;
+  enum class Want { Tensor, Int, Float, Bool, String } want;
+  bool required;
+};
+
+// A sugar call's parameters and the names (after its prefix) of the values it creates.
+struct SugarSignature {
+  std::vector<SugarParam> params;
+  std::vector<std::string> created;
+};
+
+// Every layer sugar call, by name.
+const std::map<std::string, SugarSignature> &sugarTable() {
+  using W = SugarParam::Want;
+  static const std::map<std::string, SugarSignature> table = {
+      {"dense",
+       {{{"x", W::Tensor, true}, {"units", W::Int, true}, {"bias", W::Bool, false},
+         {"name", W::String, false}},
+        {"weight", "bias"}}},
+      {"conv2d",
+       {{{"x", W::Tensor, true}, {"filters", W::Int, true}, {"kernel", W::Int, true},
+         {"stride", W::Int, false}, {"pad", W::Int, false}, {"bias", W::Bool, false},
+         {"name", W::String, false}},
+        {"weight", "bias"}}},
+      {"batch_norm",
+       {{{"x", W::Tensor, true}, {"eps", W::Float, false}, {"momentum", W::Float, false},
+         {"name", W::String, false}},
+        {"gamma", "beta", "running_mean", "running_var"}}},
+      {"layer_norm",
+       {{{"x", W::Tensor, true}, {"eps", W::Float, false}, {"name", W::String, false}},
+        {"gamma", "beta"}}},
+      {"embedding",
+       {{{"ids", W::Tensor, true}, {"vocab", W::Int, true}, {"dim", W::Int, true},
+         {"name", W::String, false}},
+        {"weight"}}},
+  };
+  return table;
+}
+
+} // namespace
+
 const std::vector<std::string> &sugarNames() {
-  static const std::vector<std::string> names = {"dense", "conv2d", "batch_norm", "layer_norm",
-                                                 "embedding"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto &kv : sugarTable())
+      out.push_back(kv.first);
+    return out;
+  }();
   return names;
 }
 
@@ -473,46 +522,6 @@ struct EvArg {
   Val val;
 };
 
-// One sugar parameter: what it accepts and whether it must be given.
-struct SugarParam {
-  const char *name;
-  enum class Want { Tensor, Int, Float, Bool, String } want;
-  bool required;
-};
-
-// A sugar call's parameters and the names (after its prefix) of the values it creates.
-struct SugarSignature {
-  std::vector<SugarParam> params;
-  std::vector<std::string> created;
-};
-
-const SugarSignature &sugarSignature(const std::string &name) {
-  using W = SugarParam::Want;
-  static const std::map<std::string, SugarSignature> table = {
-      {"dense",
-       {{{"x", W::Tensor, true}, {"units", W::Int, true}, {"bias", W::Bool, false},
-         {"name", W::String, false}},
-        {"weight", "bias"}}},
-      {"conv2d",
-       {{{"x", W::Tensor, true}, {"filters", W::Int, true}, {"kernel", W::Int, true},
-         {"stride", W::Int, false}, {"pad", W::Int, false}, {"bias", W::Bool, false},
-         {"name", W::String, false}},
-        {"weight", "bias"}}},
-      {"batch_norm",
-       {{{"x", W::Tensor, true}, {"eps", W::Float, false}, {"momentum", W::Float, false},
-         {"name", W::String, false}},
-        {"gamma", "beta", "running_mean", "running_var"}}},
-      {"layer_norm",
-       {{{"x", W::Tensor, true}, {"eps", W::Float, false}, {"name", W::String, false}},
-        {"gamma", "beta"}}},
-      {"embedding",
-       {{{"ids", W::Tensor, true}, {"vocab", W::Int, true}, {"dim", W::Int, true},
-         {"name", W::String, false}},
-        {"weight"}}},
-  };
-  return table.at(name);
-}
-
 class Lowerer {
 public:
   Lowerer(const Program &prog, DiagnosticSink &sink, const LowerLimits &limits)
@@ -579,6 +588,8 @@ private:
       out.push_back(kv.first);
     for (const std::string &c : prog_.constNames())
       out.push_back(c);
+    // Sorted, so a tie between two suggestions is broken the same way everywhere.
+    std::sort(out.begin(), out.end());
     return out;
   }
 
@@ -1060,7 +1071,8 @@ private:
                          dtypeName(dtype) + " tensor", f);
       return kNone;
     }
-    AttrMap attrs{{"value", Attr::ofFloat(num.number())}, {"dtype", Attr::ofName(dtypeName(dtype))}};
+    AttrMap attrs{{"value", Attr::ofFloat(num.number())},
+                  {"dtype", Attr::ofName(dtypeName(dtype))}};
     Val v = emitOp("constant", {}, attrs, num.loc, f);
     return v.kind == Val::Kind::Tensor ? v.id : kNone;
   }
@@ -1092,7 +1104,8 @@ private:
                      " nodes)", f);
       throw Stop();
     }
-    ValueId id = g_.addNode(op, std::move(inputs), std::move(attrs), out, "", loc, chainOf(f.calls));
+    ValueId id =
+        g_.addNode(op, std::move(inputs), std::move(attrs), out, "", loc, chainOf(f.calls));
     return Val::tensor(id, loc);
   }
 
@@ -1266,8 +1279,9 @@ private:
       return Val::error();
     std::vector<ValueId> ids;
     for (const EvArg *a : inputs) {
-      ValueId id = a->val.kind == Val::Kind::Tensor ? a->val.id
-                                                     : literal(a->val, dtype.value_or(DType::F32), f);
+      ValueId id = a->val.kind == Val::Kind::Tensor
+                       ? a->val.id
+                       : literal(a->val, dtype.value_or(DType::F32), f);
       if (id == kNone)
         return Val::error();
       ids.push_back(id);
@@ -1476,7 +1490,7 @@ private:
 
   Val sugar(const ast::Expr &e, Frame &f, StmtCtx &ctx) {
     const std::string &c = e.text;
-    const SugarSignature &sig = sugarSignature(c);
+    const SugarSignature &sig = sugarTable().at(c);
     const std::vector<SugarParam> &params = sig.params;
     const std::vector<std::string> &created = sig.created;
     // The statement's name goes to the outermost sugar call, so take it before the

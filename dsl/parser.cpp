@@ -11,7 +11,6 @@
 #include "dsl/parser.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -205,8 +204,35 @@ public:
   ErrorStrategy(const Expectation &expect, ErrorCollector &errors)
       : expect_(expect), errors_(errors) {}
 
+  // ANTLR gives up a loop of declarations or statements that meets a token that cannot
+  // start one by skipping to what may follow the whole rule: for the file, its end, so
+  // one stray token would hide every later error. Skip instead to the next token that
+  // can start a declaration (at the top) or a statement (in a body), and go on.
+  void sync(antlr4::Parser *p) override {
+    try {
+      antlr4::DefaultErrorStrategy::sync(p);
+    } catch (const antlr4::InputMismatchException &e) {
+      size_t rule = p->getContext()->getRuleIndex();
+      antlr4::misc::IntervalSet resume;
+      if (rule == NngParser::RuleFile)
+        resume = tokenSet({NngParser::IMPORT, NngParser::CONST, NngParser::BLOCK,
+                           NngParser::MODEL});
+      else if (rule == NngParser::RuleModelDecl || rule == NngParser::RuleBlockDecl ||
+               rule == NngParser::RuleStmt)
+        resume = tokenSet({NngParser::INPUT, NngParser::PARAM, NngParser::BUFFER,
+                           NngParser::REPEAT, NngParser::OUTPUT, NngParser::MINIMIZE,
+                           NngParser::RETURN, NngParser::NAME, NngParser::RBRACE});
+      else
+        throw;
+      reportError(p, e);
+      resume.add(antlr4::Token::EOF);
+      consumeUntil(p, resume);
+    }
+  }
+
 protected:
-  void reportNoViableAlternative(antlr4::Parser *p, const antlr4::NoViableAltException &e) override {
+  void reportNoViableAlternative(antlr4::Parser *p,
+                                 const antlr4::NoViableAltException &e) override {
     report(p, e.getOffendingToken(), p->getExpectedTokens());
   }
   void reportInputMismatch(antlr4::Parser *p, const antlr4::InputMismatchException &e) override {
@@ -230,6 +256,13 @@ protected:
   }
 
 private:
+  static antlr4::misc::IntervalSet tokenSet(std::initializer_list<size_t> types) {
+    antlr4::misc::IntervalSet s;
+    for (size_t t : types)
+      s.add(static_cast<ssize_t>(t));
+    return s;
+  }
+
   void report(antlr4::Parser *p, antlr4::Token *found, const antlr4::misc::IntervalSet &want) {
     // After one syntax error, the rest of its line is mostly the parser's recovery talking.
     if (errors_.isEcho(found->getStartIndex()) || found->getLine() == lastLine_)
@@ -480,7 +513,6 @@ private:
       e.floatValue = std::numeric_limits<double>::quiet_NaN();
       break;
     default: {
-      errno = 0;
       e.floatValue = std::strtod(digits.c_str(), nullptr);
       // Underflow quietly gives zero or a subnormal; overflow is an error.
       if (std::isinf(e.floatValue)) {

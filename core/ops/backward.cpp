@@ -122,13 +122,16 @@ void registerBackwardOps(OpRegistry &r) {
 
   // Compositions: the gradient is itself a forward op.
   r.setGrad("neg", [](GradBuilder &b, ValueId dy) {
-    return std::vector<ValueId>{b.emit("neg", {dy})};
+    return std::vector<ValueId>{b.differentiable(0) ? b.emit("neg", {dy}) : kNone};
   });
   r.setGrad("add", [](GradBuilder &b, ValueId dy) {
-    return std::vector<ValueId>{b.sumTo(dy, b.in(0)), b.sumTo(dy, b.in(1))};
+    return std::vector<ValueId>{b.differentiable(0) ? b.sumTo(dy, b.in(0)) : kNone,
+                                b.differentiable(1) ? b.sumTo(dy, b.in(1)) : kNone};
   });
   r.setGrad("sub", [](GradBuilder &b, ValueId dy) {
-    return std::vector<ValueId>{b.sumTo(dy, b.in(0)), b.sumTo(b.emit("neg", {dy}), b.in(1))};
+    return std::vector<ValueId>{
+        b.differentiable(0) ? b.sumTo(dy, b.in(0)) : kNone,
+        b.differentiable(1) ? b.sumTo(b.emit("neg", {dy}), b.in(1)) : kNone};
   });
   r.setGrad("cast", [](GradBuilder &b, ValueId dy) {
     if (!b.differentiable(0))

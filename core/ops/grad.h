@@ -13,7 +13,10 @@ namespace nng {
 
 class GradBuilder {
 public:
-  GradBuilder(Graph &g, Node forward) : g_(g), fwd_(std::move(forward)) {}
+  // `wanted[i]`: whether input i's gradient is used (it lies on a path from a param);
+  // rules emit nothing for the others. Empty: every input is wanted.
+  GradBuilder(Graph &g, Node forward, std::vector<bool> wanted = {})
+      : g_(g), fwd_(std::move(forward)), wanted_(std::move(wanted)) {}
 
   // The forward node's i-th input, its output, and its attributes.
   ValueId in(size_t i) const { return fwd_.inputs.at(i); }
@@ -32,12 +35,16 @@ public:
   ValueId scalar(double value, DType dtype); // constant(value, dtype)
   // Sums `v` over the axes it was broadcast along so it has `like`'s shape.
   ValueId sumTo(ValueId v, ValueId like);
-  // The same for a float tensor, or kNone for a non-float input (no gradient).
-  bool differentiable(size_t input) const { return isFloat(type(in(input)).dtype); }
+  // Whether input i needs a gradient: it is wanted and a float tensor (integer
+  // inputs, labels and ids, have none).
+  bool differentiable(size_t input) const {
+    return (wanted_.empty() || wanted_.at(input)) && isFloat(type(in(input)).dtype);
+  }
 
 private:
   Graph &g_;
   Node fwd_;
+  std::vector<bool> wanted_;
 };
 
 } // namespace nng

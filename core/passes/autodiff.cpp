@@ -52,7 +52,10 @@ bool differentiate(Graph &g) {
       throw UserError(Diagnostic{node.loc, "cannot differentiate '" + node.op +
                                                "': it has no gradient rule",
                                  node.callChain});
-    GradBuilder b(g, node);
+    std::vector<bool> wanted;
+    for (ValueId in : node.inputs)
+      wanted.push_back(fromParam[in] && toLoss[in]);
+    GradBuilder b(g, node, wanted);
     std::vector<ValueId> inGrads = op->grad(b, grad[node.output]);
     NNG_CHECK(inGrads.size() == node.inputs.size(), node.op + ": gradient rule arity");
     for (size_t i = 0; i < inGrads.size(); ++i) {

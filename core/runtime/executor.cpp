@@ -2,6 +2,7 @@
 // issue replaces this with offsets into one arena).
 #include "core/runtime/executor.h"
 
+#include <chrono>
 #include <cstring>
 
 namespace nng {
@@ -121,7 +122,17 @@ void Executor::run(const KernelContext &ctx, size_t begin, size_t end) {
       ins.push_back(tensors_[static_cast<size_t>(in)]);
     KernelContext c = ctx;
     c.nodeIndex = static_cast<int32_t>(n);
+    if (!profile_) {
+      backend_.run(node, ins, tensors_[static_cast<size_t>(node.output)], c);
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
     backend_.run(node, ins, tensors_[static_cast<size_t>(node.output)], c);
+    backend_.synchronize();
+    auto &slot = opTime_[node.op];
+    slot.first +=
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ++slot.second;
   }
 }
 

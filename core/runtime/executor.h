@@ -39,6 +39,10 @@ public:
   // Runs nodes [begin, end) of the graph in order (default: all).
   void run(const KernelContext &ctx, size_t begin = 0, size_t end = SIZE_MAX);
 
+  // Per-op wall time of every run() since enableProfile(), in milliseconds.
+  void enableProfile() { profile_ = true; }
+  const std::map<std::string, std::pair<double, int64_t>> &profile() const { return opTime_; }
+
   const Graph &graph() const { return g_; }
   Backend &backend() { return backend_; }
 
@@ -51,6 +55,8 @@ private:
   std::vector<Tensor> tensors_;        // one per value; views into the buffers below
   std::vector<void *> buffers_;        // one per value (nullptr until bound)
   std::vector<size_t> capacity_;       // bytes allocated per value
+  bool profile_ = false;
+  std::map<std::string, std::pair<double, int64_t>> opTime_; // op -> (ms, calls)
 };
 
 } // namespace nng

@@ -438,7 +438,8 @@ model m { input x: f32[N]; y = a(x); })"),
   EXPECT_EQ(errorsOf("block b(x, x) { return x; }"),
             Strings{"m.nn:1:12: parameter 'x' is listed twice"});
   // A broken block is reported once, where it is defined, not at each call.
-  EXPECT_EQ(errorsOf("block b(x) { y = relu(x); }\nmodel m { input x: f32[N]; z = b(x); w = b(z); }"),
+  EXPECT_EQ(errorsOf("block b(x) { y = relu(x); }\n"
+                     "model m { input x: f32[N]; z = b(x); w = b(z); }"),
             Strings{"m.nn:1:7: block 'b' must end with 'return'"});
 }
 

@@ -246,6 +246,16 @@ TEST(DslParser, RecoversAndReportsSeveralErrors) {
                             "p.nn:3:17: expected ';', found '}'",
                         }));
   EXPECT_FALSE(p.file);
+
+  // Stray tokens between declarations or statements do not hide the errors after them.
+  EXPECT_EQ(parse("+ input\nmodel k { y = ; }").errors(),
+            (std::vector<std::string>{
+                "p.nn:1:1: expected 'import', 'const', 'block', 'model' or end of file, "
+                "found '+'",
+                "p.nn:2:15: expected an expression, found ';'"}));
+  EXPECT_EQ(parse("model m {\n  + + 3\n  y = ;\n}").errors(),
+            (std::vector<std::string>{"p.nn:2:3: expected a statement or '}', found '+'",
+                                      "p.nn:3:7: expected an expression, found ';'"}));
 }
 
 TEST(DslParser, LexicalErrors) {

@@ -93,7 +93,8 @@ TEST(DslRobustness, LongOperatorChainsAreNotDeep) {
   auto r = lower(sum);
   ASSERT_TRUE(r.graph) << ::testing::PrintToString(r.errors());
   EXPECT_EQ(r.g().nodes().size(), 20000u);
-  std::string consts = "const A = 1" + repeatText(" + 1", 100000) + ";\nmodel m { input x: f32[A]; }";
+  std::string consts =
+      "const A = 1" + repeatText(" + 1", 100000) + ";\nmodel m { input x: f32[A]; }";
   auto c = lower(consts);
   ASSERT_TRUE(c.graph);
   EXPECT_EQ(c.g().typeOf(c.g().find("x")).str(), "f32[100001]");

@@ -168,7 +168,8 @@ TEST(DslSugar, Errors) {
 }
 
 TEST(DslSugar, ExplicitParamNamesCollide) {
-  EXPECT_EQ(errorsOf("model m { input x: f32[N, 4]; y = dense(x, 3); param y.weight: f32[1] = zeros; }"),
+  EXPECT_EQ(errorsOf("model m { input x: f32[N, 4]; y = dense(x, 3); "
+                     "param y.weight: f32[1] = zeros; }"),
             Strings{"m.nn:1:54: 'y.weight' is already defined at m.nn:1:35"});
 }
 

@@ -88,8 +88,8 @@ TEST_P(TrainResume, StopAndResumeIsBitIdentical) {
 
   TrainOptions stopping = quiet;
   int64_t polls = 0;
-  // Polled once per micro-batch: stop after `stopAfter` optimizer steps.
-  stopping.stopRequested = [&] { return ++polls >= c.stopAfter * c.accumulate; };
+  // Polled once per optimizer step (a stop waits for the accumulation window to end).
+  stopping.stopRequested = [&] { return ++polls >= c.stopAfter; };
   TrainResult first = train(model(), config(b, c.optimizer, c.accumulate), stopping);
   EXPECT_TRUE(first.interrupted);
   EXPECT_EQ(first.steps, c.stopAfter);
