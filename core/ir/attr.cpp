@@ -62,9 +62,15 @@ std::string formatDouble(double v) {
 static std::string quote(const std::string &s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    out += c;
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      if (c == '"' || c == '\\')
+        out += '\\';
+      out += c;
+    }
   }
   return out + "\"";
 }
