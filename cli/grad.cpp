@@ -97,7 +97,7 @@ Command addGradCheck(CLI::App &root) {
       ->check(CLI::PositiveNumber);
   app->add_option("--tolerance", a->tolerance, "largest relative error accepted");
   app->footer("Runs the model in float64 on random inputs (labels drawn in range), compares\n"
-              "each parameter's gradient with central differences (eps 1e-5) on sampled\n"
+              "each parameter's gradient with five-point central differences (eps 5e-4) on sampled\n"
               "elements, and prints the worst relative error |a-n|/max(|a|,|n|,1e-4) per\n"
               "parameter. Exits 1 when one exceeds the tolerance.\n\n"
               "Examples:\n"

@@ -8,13 +8,16 @@
 set -uo pipefail
 nng=$(realpath "$1")
 source "$(dirname "$0")/lib.sh"
+# One OpenMP thread: with the cores shared by parallel tests, libgomp's spin-waiting
+# threads can make a run 50 times slower (reported); the timing below needs a steady pace.
+export OMP_NUM_THREADS=1
 
 tmp=$(mktemp -d)
 pid=
 trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 dump_files=("$tmp/err1" "$tmp/out1" "$tmp/err2" "$tmp/out2" "$tmp/out3")
 
-# About 1.5 s of training on an idle core: 2000 steps of one epoch, so the interrupt
+# About 2 s of training on an idle core: 2000 steps of one epoch, so the interrupt
 # (after the first progress line, at step 200) lands mid-epoch.
 total=2000
 cat >"$tmp/m.nn" <<'NN'
@@ -41,7 +44,7 @@ YAML
 "$nng" train "$tmp/m.nn" --json >"$tmp/out1" 2>"$tmp/err1" &
 pid=$!
 for ((i = 0; i < 400; i++)); do
-  grep -q '^epoch 1/1  step' "$tmp/err1" && break
+  grep -qs '^epoch 1/1  step' "$tmp/err1" && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.05
 done

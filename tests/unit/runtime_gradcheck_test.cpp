@@ -5,6 +5,7 @@
 #include "core/ops/registry.h"
 #include "core/passes/autodiff.h"
 #include "core/train/gradcheck.h"
+#include "dsl/frontend.h"
 
 namespace nng {
 namespace {
@@ -161,6 +162,35 @@ TEST(OpGradCheck, PositiveDomainOps) {
       EXPECT_LT(e.maxRelError, 1e-6) << op << ": " << e.param;
   }
 }
+
+} // namespace
+} // namespace nng
+
+// Every example model's gradients, end to end (lowered from its source).
+namespace nng {
+namespace {
+
+class ExampleGradCheck : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleGradCheck, MatchesFiniteDifferences) {
+  const std::string path = std::string(NNG_SOURCE_DIR) + "/examples/" + GetParam() + ".nn";
+  DiagnosticSink sink;
+  std::optional<Graph> g = dsl::loadModel(dsl::readSource(path), "", sink);
+  ASSERT_TRUE(g.has_value()) << sink.formatAll();
+  GradCheckOptions opts;
+  opts.batch = 2;
+  opts.elementsPerParam = 6;
+  auto errors = gradCheck(*g, opts);
+  ASSERT_FALSE(errors.empty());
+  for (const auto &e : errors) {
+    EXPECT_LT(e.maxRelError, 1e-6) << GetParam() << ": " << e.param << " analytic " << e.analytic
+                                   << " numeric " << e.numeric;
+    EXPECT_GT(e.checked, 0);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, ExampleGradCheck,
+                         ::testing::Values("mlp", "cnn", "resmlp", "two_tower", "logreg"));
 
 } // namespace
 } // namespace nng
