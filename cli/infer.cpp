@@ -205,8 +205,8 @@ Command addEval(CLI::App &root) {
   app->add_option("-m,--model", a->model, "which model of the file");
   app->add_flag("--json", a->json, "print the result as one JSON object");
   app->footer("Examples:\n"
-              "  nng eval examples/mlp.nn --weights runs/mlp/checkpoint-00001266.safetensors\n"
-              "  nng eval examples/mlp.nn -w model.safetensors --json");
+              "  nng eval examples/mlp.nn --weights examples/runs/mlp/model.safetensors\n"
+              "  nng eval examples/mlp.nn -w examples/runs/mlp/checkpoint-00001407.safetensors --json");
   return {app, [a] { return runEval(*a); }};
 }
 
@@ -223,7 +223,7 @@ Command addPredict(CLI::App &root) {
   app->footer("Evaluates the model's first `output` value (in evaluation mode: no dropout,\n"
               "running batch-norm statistics) for the rows of the input file.\n\n"
               "Examples:\n"
-              "  nng predict examples/logreg.nn -w runs/logreg/model.safetensors -i new.csv\n"
+              "  nng predict examples/logreg.nn -w examples/runs/logreg/model.safetensors -i new.csv\n"
               "  nng predict examples/mlp.nn -w w.safetensors -i images.npy -o logits.npy");
   return {app, [a] { return runPredict(*a); }};
 }

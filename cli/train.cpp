@@ -70,7 +70,19 @@ int runTrain(const TrainArgs &a) {
   }
   TrainOptions opts;
   opts.resume = a.resume;
-  opts.modelFile = a.file;
+  opts.command = "nng train " + a.file;
+  if (!a.config.empty())
+    opts.command += " --config " + a.config;
+  for (const std::string &set : a.sets)
+    opts.command += " --set " + set;
+  if (!a.model.empty())
+    opts.command += " --model " + a.model;
+  if (!a.device.empty())
+    opts.command += " --device " + a.device;
+  if (a.epochs > 0)
+    opts.command += " --epochs " + std::to_string(a.epochs);
+  if (a.steps > 0)
+    opts.command += " --steps " + std::to_string(a.steps);
   switch (cfg.log.progress) {
   case ProgressMode::Auto:
     opts.progress = isatty(STDERR_FILENO) ? Progress::Style::Bar : Progress::Style::Plain;
@@ -114,9 +126,9 @@ Command addTrain(CLI::App &root) {
       ->take_all()
       ->allow_extra_args(false);
   app->add_option("--epochs", a->epochs, "train this many epochs (overrides the config)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40).description("at least 1"));
   app->add_option("--steps", a->steps, "train this many optimizer steps instead of epochs")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40).description("at least 1"));
   app->add_option("-d,--device", a->device, "cpu, cuda, cuda:N or auto (overrides the config)");
   app->add_option("-m,--model", a->model, "which model of the file (overrides the config)");
   app->add_option("--resume", a->resume,

@@ -54,8 +54,11 @@ void Progress::endEpoch(const std::string &summary) {
 }
 
 void Progress::message(const std::string &line) {
-  if (style_ == Style::None)
-    return;
+  if (style_ != Style::None)
+    notice(line);
+}
+
+void Progress::notice(const std::string &line) {
   if (drawn_)
     std::fputc('\n', stderr);
   drawn_ = false;

@@ -18,6 +18,8 @@ public:
   // Ends the epoch's bar; `summary` is printed on its own line (unless None).
   void endEpoch(const std::string &summary);
   void message(const std::string &line);
+  // Printed whatever the style: what the user must know (how to resume).
+  void notice(const std::string &line);
 
 private:
   Style style_;

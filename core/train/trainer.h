@@ -36,7 +36,9 @@ struct TrainOptions {
   std::string resume;                    // checkpoint file or directory; "" = start fresh
   Progress::Style progress = Progress::Style::Plain;
   std::function<bool()> stopRequested;   // polled after each step (SIGINT)
-  std::string modelFile;                 // for the "how to resume" message
+  // The command that started the run, without --resume: the "resume with" message
+  // appends `--resume DIR` to it.
+  std::string command;
 };
 
 struct TrainResult {
@@ -50,7 +52,8 @@ struct TrainResult {
 };
 
 // Trains `model` as `cfg` says. UserError for bad data, a model without `minimize`,
-// an unusable checkpoint.
+// an unusable checkpoint. At the end (unless stopped) the weights alone are also
+// written to checkpoint.dir/model.safetensors, the file eval/predict/run take.
 TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts);
 
 } // namespace nng
