@@ -7,9 +7,6 @@
 #include "cli/commands.h"
 #include "cli/load.h"
 #include "core/passes/autodiff.h"
-#include "core/print/dot_printer.h"
-#include "core/print/json_printer.h"
-#include "core/print/nn_printer.h"
 #include "core/train/gradcheck.h"
 
 namespace nng::cli {
@@ -29,11 +26,7 @@ int runGrad(const GradArgs &a) {
               << "' has no 'minimize' statement: nothing to differentiate\n";
     return kExitInputError;
   }
-  if (a.format == "dot")
-    return writeStdout(printDot(*g));
-  if (a.format == "json")
-    return writeStdout(printJson(*g));
-  return writeStdout(printNn(*g));
+  return writeGraph(*g, a.format);
 }
 
 struct GradCheckArgs {

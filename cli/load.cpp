@@ -5,6 +5,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/print/dot_printer.h"
+#include "core/print/json_printer.h"
+#include "core/print/nn_printer.h"
 #include "dsl/frontend.h"
 
 namespace nng::cli {
@@ -22,6 +25,14 @@ std::optional<Graph> loadModelFile(const std::string &file, const std::string &m
     std::cerr << displayName(file) << ": error: "
               << (model.empty() ? "no model in file" : "no model named '" + model + "'") << "\n";
   return g;
+}
+
+int writeGraph(const Graph &g, const std::string &format) {
+  if (format == "dot")
+    return writeStdout(printDot(g));
+  if (format == "json")
+    return writeStdout(printJson(g));
+  return writeStdout(printNn(g));
 }
 
 std::string defaultConfigFor(const std::string &modelFile) {

@@ -14,6 +14,9 @@ namespace nng::cli {
 // Prints the diagnostics to stderr and returns nullopt on error.
 std::optional<Graph> loadModelFile(const std::string &file, const std::string &model);
 
+// Writes `g` to stdout as nng source ("nn"), Graphviz DOT ("dot") or JSON ("json").
+int writeGraph(const Graph &g, const std::string &format);
+
 // The config beside a model file: "dir/mlp.nn" -> "dir/mlp.yaml".
 std::string defaultConfigFor(const std::string &modelFile);
 

@@ -4,10 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "core/print/dot_printer.h"
-#include "core/print/json_printer.h"
-#include "core/print/nn_printer.h"
-#include "dsl/frontend.h"
+#include "cli/load.h"
 
 namespace nng::cli {
 
@@ -20,26 +17,8 @@ struct PrintOptions {
 };
 
 int runPrint(const PrintOptions &o) {
-  dsl::Source src = dsl::readSource(o.file); // a UserError reaches main()
-  DiagnosticSink sink;
-  sink.addSource(src.path, src.text);
-  std::optional<Graph> g = dsl::loadModel(src, o.model, sink);
-  if (sink.hasErrors()) {
-    std::cerr << sink.formatAll();
-    return kExitInputError;
-  }
-  if (!g) {
-    // The front end reports why; this covers a file that holds no model at all.
-    std::cerr << displayName(o.file) << ": error: "
-              << (o.model.empty() ? "no model in file" : "no model named '" + o.model + "'")
-              << "\n";
-    return kExitInputError;
-  }
-  if (o.format == "dot")
-    return writeStdout(printDot(*g));
-  if (o.format == "json")
-    return writeStdout(printJson(*g));
-  return writeStdout(printNn(*g));
+  std::optional<Graph> g = loadModelFile(o.file, o.model);
+  return g ? writeGraph(*g, o.format) : kExitInputError;
 }
 
 } // namespace
