@@ -28,16 +28,24 @@ std::vector<std::string> backendNames() {
   return out;
 }
 
+bool backendAvailable(const std::string &spec, std::string &why) {
+  const std::string base = spec.substr(0, spec.find(':'));
+  if (factories().count(base))
+    return true;
+  std::string known;
+  for (const auto &n : backendNames())
+    known += (known.empty() ? "" : ", ") + n;
+  why = base == "cuda" ? "device '" + spec + "' is not available: no CUDA backend in this " +
+                             "build, or no CUDA device (available: " + known + ")"
+                       : "unknown device '" + spec + "' (available: " + known + ")";
+  return false;
+}
+
 std::unique_ptr<Backend> createBackend(const std::string &spec) {
-  std::string base = spec.substr(0, spec.find(':'));
-  auto it = factories().find(base);
-  if (it == factories().end()) {
-    std::string known;
-    for (const auto &n : backendNames())
-      known += (known.empty() ? "" : ", ") + n;
-    throw UserError("unknown device '" + spec + "' (available: " + known + ")");
-  }
-  return it->second(spec);
+  std::string why;
+  if (!backendAvailable(spec, why))
+    throw UserError(why);
+  return factories().at(spec.substr(0, spec.find(':')))(spec);
 }
 
 } // namespace nng

@@ -79,5 +79,7 @@ using BackendFactory = std::unique_ptr<Backend> (*)(const std::string &spec);
 void registerBackend(const std::string &name, BackendFactory factory);
 std::unique_ptr<Backend> createBackend(const std::string &spec);
 std::vector<std::string> backendNames();
+// Whether `spec` ("cpu", "cuda:1") names a registered backend; `why` says why not.
+bool backendAvailable(const std::string &spec, std::string &why);
 
 } // namespace nng

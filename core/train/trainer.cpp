@@ -126,6 +126,15 @@ nlohmann::ordered_json TrainResult::json() const {
 TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts) {
   const auto wallStart = std::chrono::steady_clock::now();
   setModelName(cfg, model.name);
+  // What can be checked without the data comes first.
+  if (!model.loss())
+    throw UserError(Diagnostic{SourceLoc{model.values().empty() ? "" : model.values()[0].loc.file},
+                               "model '" + model.name +
+                                   "' has no 'minimize' statement: nothing to train",
+                               {}});
+  std::string why;
+  if (!backendAvailable(resolveDevice(cfg.device), why))
+    throw UserError(Diagnostic{cfg.locOf("device"), "device: " + why, {}});
   LoadedData data = loadData(cfg);
 
   std::vector<InputDecl> decls;
@@ -149,8 +158,7 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
 
   Graph g = model;
   const size_t forwardNodes = g.nodes().size();
-  if (!differentiate(g))
-    throw UserError("model '" + model.name + "' has no 'minimize' statement: nothing to train");
+  differentiate(g);
   Session s(std::move(g), cfg.device);
   s.initializeParams(cfg.seed);
   const Head head = classificationHead(s.graph());
