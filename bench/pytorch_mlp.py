@@ -89,8 +89,8 @@ def main():
     p.add_argument("--hidden", default="512,256", help="hidden widths, comma separated")
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--val-split", type=float, default=0.1,
-                   help="fraction of the training set held out (mlp.yaml: 0.1; 0 trains on all)")
+    p.add_argument("--val-split", type=float, default=0.0,
+                   help="fraction of the training set held out (mlp.yaml holds none out)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--data", default=DATA_DIR, help="folder with the IDX .gz files")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
