@@ -1,8 +1,8 @@
 // The CPU backend: a table from op name to a function that unpacks the node's
 // attributes and tensor shapes and calls the kernel. Backward ops (`<op>_grad`,
 // see core/ops/backward.cpp) call the op's `_bwd` kernel asking only for the
-// gradient of input `wrt`; state the forward kept (pooling argmax, normalization
-// statistics, the pre-activation of a fused dense) is recomputed into scratch.
+// gradient of input `wrt`; what the forward could have kept (pooling argmax,
+// normalization statistics, a dropout mask) the kernels recompute from the inputs.
 #include "core/cpu/cpu_backend.h"
 
 #include <cstdlib>
@@ -27,7 +27,6 @@ struct Call {
 
   int64_t i(const std::string &name) const { return node.attrs.at(name).i; }
   double f(const std::string &name) const { return node.attrs.at(name).asDouble(); }
-  bool b(const std::string &name) const { return node.attrs.at(name).b; }
   const std::string &s(const std::string &name) const { return node.attrs.at(name).s; }
   std::vector<int64_t> ints(const std::string &name) const { return node.attrs.at(name).asInts(); }
   template <typename T> T *o() const { return out.as<T>(); }
@@ -454,10 +453,6 @@ public:
   void copyIn(void *dst, const void *src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void copyOut(void *dst, const void *src, size_t bytes) override { std::memcpy(dst, src, bytes); }
   void fillZero(void *dst, size_t bytes) override { std::memset(dst, 0, bytes); }
-
-  bool supports(const Node &node, const std::vector<DType> &) const override {
-    return node.op == "cast" || f32_.count(node.op) > 0;
-  }
 
   void run(const Node &node, const std::vector<Tensor> &inputs, Tensor &output,
            const KernelContext &ctx) override {

@@ -28,7 +28,6 @@ struct KernelContext {
   bool training = true; // dropout active, batch_norm uses batch statistics
   uint64_t seed = 0;    // with `step`, makes dropout masks reproducible
   uint64_t step = 0;
-  int32_t nodeIndex = 0; // distinguishes several dropout nodes in one step
 };
 
 // One optimizer update of one parameter, with PyTorch's semantics.
@@ -54,8 +53,6 @@ public:
   virtual void copyOut(void *hostDst, const void *src, size_t bytes) = 0;
   virtual void fillZero(void *dst, size_t bytes) = 0;
 
-  // Whether this backend has a kernel for `node` with these input dtypes.
-  virtual bool supports(const Node &node, const std::vector<DType> &inputTypes) const = 0;
   // Runs one node's kernel; `inputs` and `output` live on this backend. Throws
   // UserError for data-dependent user errors (a label out of range).
   virtual void run(const Node &node, const std::vector<Tensor> &inputs, Tensor &output,

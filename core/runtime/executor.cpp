@@ -120,14 +120,12 @@ void Executor::run(const KernelContext &ctx, size_t begin, size_t end) {
     ins.clear();
     for (ValueId in : node.inputs)
       ins.push_back(tensors_[static_cast<size_t>(in)]);
-    KernelContext c = ctx;
-    c.nodeIndex = static_cast<int32_t>(n);
     if (!profile_) {
-      backend_.run(node, ins, tensors_[static_cast<size_t>(node.output)], c);
+      backend_.run(node, ins, tensors_[static_cast<size_t>(node.output)], ctx);
       continue;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    backend_.run(node, ins, tensors_[static_cast<size_t>(node.output)], c);
+    backend_.run(node, ins, tensors_[static_cast<size_t>(node.output)], ctx);
     backend_.synchronize();
     auto &slot = opTime_[node.op];
     slot.first +=
