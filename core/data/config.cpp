@@ -266,8 +266,11 @@ E readEnum(Ctx &ctx, const YAML::Node &n, const std::string &path, const char *w
       return value;
     names.push_back(name);
   }
+  const std::string near = closestMatch(s, names);
   fail(ctx, n, path,
-       std::string("unknown ") + what + " '" + s + "' (expected " + joinNames(names) + ")");
+       std::string("unknown ") + what + " '" + s + "'" +
+           (near.empty() ? "" : "; did you mean '" + near + "'?") + " (expected " +
+           joinNames(names) + ")");
 }
 
 // ---------------------------------------------------------------------------------

@@ -191,11 +191,11 @@ data:
   EXPECT_EQ(d.loc.file, "train.yaml");
   EXPECT_EQ(d.loc.line, 7);
   EXPECT_EQ(d.loc.col, 13);
-  EXPECT_EQ(d.message,
-            "data.train.format: unknown format 'idxx' (expected idx, csv, npy, synthetic)");
+  EXPECT_EQ(d.message, "data.train.format: unknown format 'idxx'; did you mean 'idx'? "
+                       "(expected idx, csv, npy, synthetic)");
   DiagnosticSink sink;
-  EXPECT_EQ(sink.format(d), "train.yaml:7:13: error: data.train.format: unknown format 'idxx' "
-                            "(expected idx, csv, npy, synthetic)\n");
+  EXPECT_EQ(sink.format(d), "train.yaml:7:13: error: data.train.format: unknown format 'idxx'; "
+                            "did you mean 'idx'? (expected idx, csv, npy, synthetic)\n");
 }
 
 struct ErrorCase {
