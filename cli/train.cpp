@@ -1,7 +1,7 @@
 // `nng train FILE`: trains a model from its YAML config (FILE.yaml beside it unless
 // --config names another). Progress and logs on stderr; the result on stdout (a
-// summary, or one JSON object with --json). Ctrl-C finishes the current step, writes
-// a checkpoint and exits 130 with the command that resumes.
+// summary, or one JSON object with --json). Ctrl-C (or SIGTERM) finishes the current
+// step, writes a checkpoint and exits 130 with the command that resumes.
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -21,9 +21,9 @@ namespace {
 
 std::atomic<bool> gInterrupted{false};
 
-extern "C" void onInterrupt(int) {
+extern "C" void onInterrupt(int sig) {
   gInterrupted = true;
-  std::signal(SIGINT, SIG_DFL); // a second Ctrl-C stops at once
+  std::signal(sig, SIG_DFL); // a second signal stops at once
 }
 
 struct TrainArgs {
@@ -92,10 +92,13 @@ int runTrain(const TrainArgs &a) {
   case ProgressMode::None: opts.progress = Progress::Style::None; break;
   }
   gInterrupted = false;
+  // Ctrl-C, and a job scheduler's SIGTERM, end the run at the next step with a checkpoint.
   std::signal(SIGINT, onInterrupt);
+  std::signal(SIGTERM, onInterrupt);
   opts.stopRequested = [] { return gInterrupted.load(); };
   TrainResult r = train(*g, cfg, opts);
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 
   if (a.json) {
     int rc = writeStdout(r.json().dump() + "\n");
@@ -137,13 +140,13 @@ Command addTrain(CLI::App &root) {
                 "print the effective config (defaults filled in) and exit");
   app->add_flag("--json", a->json, "print the result as one JSON object on stdout");
   app->footer("Progress goes to stderr (a bar on a terminal, plain lines otherwise); metrics\n"
-              "to the JSONL file of log.metrics; checkpoints to checkpoint.dir. Ctrl-C ends\n"
-              "the current step, writes a checkpoint and exits 130.\n\n"
+              "to the JSONL file of log.metrics; checkpoints to checkpoint.dir. Ctrl-C (or\n"
+              "SIGTERM) ends the current step, writes a checkpoint and exits 130.\n\n"
               "Examples:\n"
               "  nng train examples/mlp.nn\n"
               "  nng train examples/mlp.nn --epochs 3 --json\n"
               "  nng train examples/mlp.nn --set optimizer.lr=0.01 --set data.batch_size=64\n"
-              "  nng train examples/mlp.nn --resume runs/mlp\n"
+              "  nng train examples/mlp.nn --resume examples/runs/mlp\n"
               "  nng train examples/logreg.nn --print-config");
   return {app, [a] { return runTrain(*a); }};
 }
