@@ -8,23 +8,11 @@
 
 #include "core/ir/graph.h"
 #include "core/ops/registry.h"
+#include "graph_testing.h"
 
 namespace nng::testing {
 
 inline TensorType tt(DType dtype, Shape shape) { return TensorType{dtype, std::move(shape)}; }
-
-// Adds a node whose type and complete attributes come from the op registry.
-inline ValueId addOp(Graph &g, const std::string &op, std::vector<ValueId> inputs,
-                     AttrMap attrs = {}, const std::string &name = "",
-                     const SourceLoc &loc = {}) {
-  const OpDef *def = opRegistry().find(op);
-  NNG_CHECK(def, "test op not registered: " + op);
-  std::vector<TensorType> types;
-  for (ValueId in : inputs)
-    types.push_back(g.typeOf(in));
-  TensorType t = inferType(*def, types, attrs);
-  return g.addNode(op, std::move(inputs), std::move(attrs), t, name, loc);
-}
 
 // The flat-form example of the design notes, made whole: every kind of value and
 // statement the nn printer writes.

@@ -5,18 +5,12 @@
 #include "core/cpu/cpu_backend.h"
 #include "core/ops/registry.h"
 #include "core/runtime/executor.h"
+#include "graph_testing.h"
 
 namespace nng {
 namespace {
 
-ValueId addOp(Graph &g, const std::string &op, std::vector<ValueId> in, AttrMap attrs = {},
-              const std::string &name = "") {
-  std::vector<TensorType> types;
-  for (ValueId v : in)
-    types.push_back(g.typeOf(v));
-  TensorType t = inferType(*opRegistry().find(op), types, attrs);
-  return g.addNode(op, in, attrs, t, name);
-}
+using testing::addOp;
 
 TEST(Executor, DenseReluForwardWithKnownValues) {
   Graph g;

@@ -5,6 +5,7 @@
 #include "core/ops/registry.h"
 #include "core/passes/autodiff.h"
 #include "core/train/gradcheck.h"
+#include "graph_testing.h"
 #include "dsl/frontend.h"
 
 namespace nng {
@@ -39,16 +40,9 @@ Graph caseGraph(const OpCase &c) {
     else
       ins.push_back(g.addInput(name, c.inputs[i]));
   }
-  auto add = [&](const std::string &op, std::vector<ValueId> in, AttrMap attrs) {
-    std::vector<TensorType> types;
-    for (ValueId v : in)
-      types.push_back(g.typeOf(v));
-    TensorType t = inferType(*opRegistry().find(op), types, attrs);
-    return g.addNode(op, in, attrs, t);
-  };
-  ValueId y = add(c.op, ins, c.attrs);
+  ValueId y = testing::addOp(g, c.op, ins, c.attrs);
   ValueId r = g.addInput("r", g.typeOf(y));
-  ValueId loss = add("sum", {add("mul", {y, r}, {})}, {});
+  ValueId loss = testing::addOp(g, "sum", {testing::addOp(g, "mul", {y, r})});
   g.setLoss(loss);
   return g;
 }
@@ -147,17 +141,10 @@ TEST(OpGradCheck, PositiveDomainOps) {
     g.name = op;
     ValueId a = g.addParam("a", f({3, 4}), Initializer{"normal", {Attr::ofFloat(0.0), Attr::ofFloat(0.5)}});
     ValueId b = g.addParam("b", f({3, 4}), Initializer{"normal", {Attr::ofFloat(0.0), Attr::ofFloat(0.5)}});
-    auto add = [&](const std::string &o, std::vector<ValueId> in) {
-      std::vector<TensorType> types;
-      for (ValueId v : in)
-        types.push_back(g.typeOf(v));
-      AttrMap attrs;
-      TensorType t = inferType(*opRegistry().find(o), types, attrs);
-      return g.addNode(o, in, attrs, t);
-    };
-    ValueId pos = add("exp", {a});
-    ValueId y = std::string(op) == "pow" ? add("pow", {pos, b}) : add(op, {pos});
-    g.setLoss(add("sum", {y}));
+    using testing::addOp;
+    ValueId pos = addOp(g, "exp", {a});
+    ValueId y = std::string(op) == "pow" ? addOp(g, "pow", {pos, b}) : addOp(g, op, {pos});
+    g.setLoss(addOp(g, "sum", {y}));
     for (const auto &e : gradCheck(g))
       EXPECT_LT(e.maxRelError, 1e-6) << op << ": " << e.param;
   }
