@@ -146,7 +146,12 @@ SourceLoc locOf(const Ctx &ctx, const YAML::Node &node) {
 [[noreturn]] void fail(const Ctx &ctx, const YAML::Node &node, const std::string &path,
                        const std::string &msg, const std::string *origin = nullptr) {
   std::string text = path.empty() ? msg : path + ": " + msg;
-  if (const Override *o = overrideOf(ctx, origin ? *origin : path))
+  const Override *o = overrideOf(ctx, origin ? *origin : path);
+  // An unknown key may also have been made by a --set below it (optimiser.lr=1).
+  for (auto it = ctx.overrides.rbegin(); !o && origin && it != ctx.overrides.rend(); ++it)
+    if (underPath(it->path, *origin))
+      o = &*it;
+  if (o)
     throwAt(SourceLoc{}, text + " (from --set " + o->assignment + ")");
   throwAt(locOf(ctx, node), text);
 }

@@ -443,6 +443,11 @@ TEST(Override, ErrorsNameTheAssignment) {
   d = parseError(kMinimal, {"data.train={format: idx}"});
   EXPECT_EQ(d.message, "data.train: missing required key 'fields' (field name -> file) (from "
                        "--set data.train={format: idx})");
+  // A misspelt map made by an assignment to a key below it.
+  d = parseError(kMinimal, {"optimiser.lr=1"});
+  EXPECT_FALSE(d.loc.valid());
+  EXPECT_EQ(d.message, "unknown key 'optimiser' (did you mean 'optimizer'?) (from --set "
+                       "optimiser.lr=1)");
 }
 
 TEST(Override, BadSyntax) {
