@@ -30,7 +30,7 @@ struct TrainArgs {
   std::string file, config, model, device, resume;
   std::vector<std::string> sets;
   int64_t epochs = 0, steps = 0;
-  bool printConfig = false, json = false;
+  bool printConfig = false, json = false, profile = false;
 };
 
 // The config the command line describes: the file, then --set, then the flags.
@@ -70,6 +70,7 @@ int runTrain(const TrainArgs &a) {
   }
   TrainOptions opts;
   opts.resume = a.resume;
+  opts.profile = a.profile;
   opts.command = "nng train " + a.file;
   if (!a.config.empty())
     opts.command += " --config " + a.config;
@@ -139,6 +140,8 @@ Command addTrain(CLI::App &root) {
   app->add_flag("--print-config", a->printConfig,
                 "print the effective config (defaults filled in) and exit");
   app->add_flag("--json", a->json, "print the result as one JSON object on stdout");
+  app->add_flag("--profile", a->profile,
+                "print each op's kernel time per training step at the end (stderr)");
   app->footer("Progress goes to stderr (a bar on a terminal, plain lines otherwise); metrics\n"
               "to the JSONL file of log.metrics; checkpoints to checkpoint.dir. Ctrl-C (or\n"
               "SIGTERM) ends the current step, writes a checkpoint and exits 130.\n\n"

@@ -49,6 +49,30 @@ int64_t countCorrect(Session &s, const Head &head, const Batch &b) {
   return correct;
 }
 
+// Per-op time over the steps, most expensive first. Evaluation runs are not
+// profiled separately: they count towards the forward ops.
+std::string profileTable(const std::map<std::string, std::pair<double, int64_t>> &ops,
+                         int64_t steps) {
+  std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(ops.begin(), ops.end());
+  std::sort(rows.begin(), rows.end(),
+            [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
+  double total = 0;
+  for (const auto &r : rows)
+    total += r.second.first;
+  const double perStep = std::max<int64_t>(steps, 1);
+  std::string out = "profile (kernel time per training step):\n"
+                    "  op                          ms/step   share  calls/step\n";
+  char line[160];
+  for (const auto &r : rows) {
+    std::snprintf(line, sizeof line, "  %-26s %8.3f  %5.1f%%  %10.1f\n", r.first.c_str(),
+                  r.second.first / perStep, total > 0 ? 100 * r.second.first / total : 0.0,
+                  static_cast<double>(r.second.second) / perStep);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "  %-26s %8.3f", "total", total / perStep);
+  return out + line;
+}
+
 double scalarOf(Session &s, ValueId v) { return s.exec().read<float>(v)[0]; }
 
 std::string fmt(const char *f, double v) {
@@ -198,6 +222,8 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
                       ", the config says " + std::to_string(cfg.seed));
   }
   Batcher batcher(trainData, bo, st.cursor);
+  if (opts.profile)
+    s.exec().enableProfile();
 
   std::ofstream metrics;
   if (!cfg.log.metrics.empty()) {
@@ -339,6 +365,8 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
                {"test_acc", numberOrNull(r.test.accuracy)}});
     }
   }
+  if (opts.profile)
+    progress.notice(profileTable(s.exec().profile(), static_cast<int64_t>(stepMs.size())));
   std::sort(stepMs.begin(), stepMs.end());
   r.stepMsMedian = stepMs.empty() ? 0 : stepMs[stepMs.size() / 2];
   r.samplesPerSec = trainSeconds > 0 ? static_cast<double>(trainSamples) / trainSeconds : 0;

@@ -39,6 +39,7 @@ struct TrainOptions {
   // The command that started the run, without --resume: the "resume with" message
   // appends `--resume DIR` to it.
   std::string command;
+  bool profile = false; // per-op time of the training steps, printed at the end (stderr)
 };
 
 struct TrainResult {
