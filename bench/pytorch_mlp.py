@@ -3,8 +3,8 @@
 and optimizer, so that nng's CPU training throughput has an honest reference.
 
 The setup mirrors examples/mlp.yaml: 784-512-256-10 with ReLU, cross-entropy, SGD lr 0.05
-momentum 0.9, batch 128, images scaled to [0, 1], shuffled every epoch, and 10% of the training
-set held out for validation (so both frameworks train on 54,000 samples per epoch).
+momentum 0.9, batch 128, images scaled to [0, 1], shuffled every epoch, trained on all 60,000
+training images (mlp.yaml holds none out; --val-split holds out a seeded random fraction).
 
 Timing, like nng's trainer: the clock runs around the training loop only. Reading and decoding
 the IDX files, building tensors, the validation pass between epochs and the final test pass are

@@ -109,7 +109,7 @@ std::map<std::string, RawArray> readCsv(const CsvSpec &spec) {
       for (const FieldData &f : fields)
         for (int64_t c : f.cols.indices)
           if (c < 0 || static_cast<size_t>(c) >= width)
-            fail(lineNo, 0,
+            fail(lineNo, 1,
                  "column " + std::to_string(c) + " of field '" + f.name +
                      "' is out of range: rows have " + std::to_string(width) +
                      " cells (columns 0.." + std::to_string(width - 1) + ")");
