@@ -399,6 +399,22 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
                             c.x<T>(2), c.x<T>(3), c.x<T>(4), c.x<T>(1), nullptr, m, kdim, n,
                             activationOf(c.s("act")), ws.data());
   };
+
+  // Optimizer updates: the param (input 0) and the state buffers change in place; lr
+  // and the 1-based step are f64 scalars.
+  auto mut = [](const Call &c, size_t i) { return static_cast<T *>(c.in.at(i).data); };
+  auto scalar = [](const Call &c, size_t i) { return *c.in.at(i).as<double>(); };
+  k["sgd_update"] = [mut, scalar](const Call &c) {
+    cpu::sgd_step<T>(mut(c, 0), mut(c, 2), c.x<T>(1), c.n(0), static_cast<int64_t>(scalar(c, 4)),
+                     scalar(c, 3), c.f("momentum"), 0.0, c.f("weight_decay"),
+                     c.node.attrs.at("nesterov").b);
+  };
+  k["adam_update"] = [mut, scalar](const Call &c) {
+    const auto step = static_cast<int64_t>(scalar(c, 5));
+    auto update = c.node.attrs.at("decoupled").b ? cpu::adamw_step<T> : cpu::adam_step<T>;
+    update(mut(c, 0), mut(c, 2), mut(c, 3), c.x<T>(1), c.n(0), step, scalar(c, 4), c.f("beta1"),
+           c.f("beta2"), c.f("eps"), c.f("weight_decay"));
+  };
   return k;
 }
 
@@ -470,27 +486,6 @@ public:
     it->second(Call{node, inputs, output, ctx});
   }
 
-  void applyUpdate(const UpdateRule &rule, Tensor &param, const Tensor &grad,
-                   std::vector<Tensor> &state) override {
-    NNG_CHECK(param.dtype == DType::F32 && grad.dtype == DType::F32, "cpu updates are f32");
-    float *p = param.as<float>();
-    const float *g = grad.as<float>();
-    const int64_t n = param.elements();
-    switch (rule.kind) {
-    case UpdateRule::Kind::Sgd:
-      cpu::sgd_step<float>(p, state.empty() ? nullptr : state[0].as<float>(), g, n, rule.step,
-                           rule.lr, rule.momentum, 0.0, rule.weightDecay, rule.nesterov);
-      return;
-    case UpdateRule::Kind::Adam:
-      cpu::adam_step<float>(p, state.at(0).as<float>(), state.at(1).as<float>(), g, n, rule.step,
-                            rule.lr, rule.beta1, rule.beta2, rule.eps, rule.weightDecay);
-      return;
-    case UpdateRule::Kind::AdamW:
-      cpu::adamw_step<float>(p, state.at(0).as<float>(), state.at(1).as<float>(), g, n, rule.step,
-                             rule.lr, rule.beta1, rule.beta2, rule.eps, rule.weightDecay);
-      return;
-    }
-  }
   double sumSquares(const Tensor &t) override {
     const float *x = t.as<float>();
     return cpu::blockedSum(t.elements(), [x](int64_t i) { return double(x[i]) * x[i]; });

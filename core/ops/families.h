@@ -11,6 +11,7 @@ void registerReductionOps(OpRegistry &r);   // ops/reduction.cpp
 void registerLossOps(OpRegistry &r);        // ops/loss.cpp
 void registerNnOps(OpRegistry &r);          // ops/nn.cpp: conv, pooling, norms, dropout, embedding
 void registerFusedOps(OpRegistry &r);       // ops/fused.cpp
+void registerOptimizerOps(OpRegistry &r);   // ops/optimizer.cpp
 // Gradient rules and backward ops; runs last, it reads the forward entries.
 void registerBackwardOps(OpRegistry &r); // ops/backward.cpp
 
@@ -22,6 +23,7 @@ inline void registerAllOpFamilies(OpRegistry &r) {
   registerLossOps(r);
   registerNnOps(r);
   registerFusedOps(r);
+  registerOptimizerOps(r);
   registerBackwardOps(r);
 }
 } // namespace nng

@@ -69,6 +69,9 @@ struct OpDef {
   FusionKind fusion = FusionKind::Opaque;
   std::string doc;
   GradFn grad{}; // empty: not differentiable (set with OpRegistry::setGrad beside the op)
+  // >= 0: the op updates input `inplace` in place and its output is that buffer
+  // (optimizer updates); the executor gives both one buffer.
+  int inplace = -1;
 };
 
 class OpRegistry {

@@ -9,4 +9,5 @@ list(APPEND NNG_CORE_SOURCES
   ops/loss.cpp
   ops/nn.cpp
   ops/fused.cpp
+  ops/optimizer.cpp
   ops/backward.cpp)

@@ -30,18 +30,6 @@ struct KernelContext {
   uint64_t step = 0;
 };
 
-// One optimizer update of one parameter, with PyTorch's semantics.
-struct UpdateRule {
-  enum class Kind { Sgd, Adam, AdamW };
-  Kind kind = Kind::Sgd;
-  double lr = 0.01;
-  double momentum = 0;    // sgd
-  bool nesterov = false;  // sgd
-  double weightDecay = 0; // L2 for sgd/adam, decoupled for adamw
-  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
-  int64_t step = 1;       // 1-based number of this update
-};
-
 class Backend {
 public:
   virtual ~Backend() = default;
@@ -58,10 +46,7 @@ public:
   virtual void run(const Node &node, const std::vector<Tensor> &inputs, Tensor &output,
                    const KernelContext &ctx) = 0;
 
-  // Optimizer and gradient arithmetic, run where the tensors live. `state` holds
-  // the optimizer's buffers for this parameter (sgd: momentum; adam: m, v).
-  virtual void applyUpdate(const UpdateRule &rule, Tensor &param, const Tensor &grad,
-                           std::vector<Tensor> &state) = 0;
+  // Gradient arithmetic for clipping and accumulation, run where the tensors live.
   virtual double sumSquares(const Tensor &t) = 0; // deterministic
   virtual void scale(Tensor &t, double factor) = 0;
   virtual void accumulate(Tensor &acc, const Tensor &t) = 0; // acc += t

@@ -5,11 +5,18 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/ops/registry.h"
+
 namespace nng {
 
 Executor::Executor(const Graph &g, Backend &backend)
     : g_(g), backend_(backend), tensors_(g.values().size()), buffers_(g.values().size(), nullptr),
-      capacity_(g.values().size(), 0) {
+      capacity_(g.values().size(), 0), aliasOf_(g.values().size(), kNone) {
+  for (const Node &n : g.nodes()) {
+    const OpDef *op = opRegistry().find(n.op);
+    if (op && op->inplace >= 0)
+      aliasOf_[static_cast<size_t>(n.output)] = n.inputs.at(static_cast<size_t>(op->inplace));
+  }
   for (size_t v = 0; v < g.values().size(); ++v) {
     const Value &val = g.values()[v];
     tensors_[v].dtype = val.type.dtype;
@@ -27,6 +34,7 @@ Executor::Executor(const Graph &g, Backend &backend)
     backend_.fillZero(buffers_[v], capacity_[v]);
     tensors_[v].data = buffers_[v];
   }
+  resolveAliases();
 }
 
 Executor::~Executor() {
@@ -54,7 +62,7 @@ void Executor::bind(const std::map<std::string, int64_t> &dims) {
   dims_ = dims;
   for (size_t v = 0; v < g_.values().size(); ++v) {
     const Value &val = g_.values()[v];
-    if (val.kind == ValueKind::Param || val.kind == ValueKind::Buffer)
+    if (val.kind == ValueKind::Param || val.kind == ValueKind::Buffer || aliasOf_[v] != kNone)
       continue;
     Tensor &t = tensors_[v];
     t.shape = concreteShape(val.type);
@@ -66,6 +74,17 @@ void Executor::bind(const std::map<std::string, int64_t> &dims) {
       capacity_[v] = need;
     }
     t.data = buffers_[v];
+  }
+  resolveAliases();
+}
+
+void Executor::resolveAliases() {
+  // In-place outputs are views of the buffer they update (in graph order, so a chain
+  // of updates resolves).
+  for (const Node &n : g_.nodes()) {
+    ValueId a = aliasOf_[static_cast<size_t>(n.output)];
+    if (a != kNone)
+      tensors_[static_cast<size_t>(n.output)] = tensors_[static_cast<size_t>(a)];
   }
 }
 

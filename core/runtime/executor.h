@@ -48,6 +48,7 @@ public:
 
 private:
   std::vector<int64_t> concreteShape(const TensorType &t) const;
+  void resolveAliases();
 
   const Graph &g_;
   Backend &backend_;
@@ -55,6 +56,7 @@ private:
   std::vector<Tensor> tensors_;        // one per value; views into the buffers below
   std::vector<void *> buffers_;        // one per value (nullptr until bound)
   std::vector<size_t> capacity_;       // bytes allocated per value
+  std::vector<ValueId> aliasOf_;       // the input an in-place op's output shares, or kNone
   bool profile_ = false;
   std::map<std::string, std::pair<double, int64_t>> opTime_; // op -> (ms, calls)
 };

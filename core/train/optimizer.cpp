@@ -1,45 +1,78 @@
-// Optimizer updates (see optimizer.h). The arithmetic runs on the backend.
+// Optimizer updates as graph nodes (see optimizer.h).
 #include "core/train/optimizer.h"
 
 #include <cmath>
 
+#include "core/ops/registry.h"
 #include "core/passes/autodiff.h"
 
 namespace nng {
 
-Optimizer::Optimizer(Session &session, const TrainConfig &cfg, int64_t totalSteps)
-    : session_(session), cfg_(cfg), totalSteps_(totalSteps) {
+void appendOptimizerUpdate(Graph &g, const OptimizerConfig &opt) {
+  const TensorType scalar{DType::F64, {}};
+  const Initializer zeros{"zeros", {}};
+  const ValueId lr = g.addParam(kLearningRateName, scalar, zeros, {}, ValueKind::Buffer);
+  const ValueId step = g.addParam(kStepName, scalar, zeros, {}, ValueKind::Buffer);
+  const bool sgd = opt.type == OptimizerType::Sgd;
+  AttrMap attrs;
+  if (sgd) {
+    attrs = {{"momentum", Attr::ofFloat(opt.momentum)},
+             {"nesterov", Attr::ofBool(opt.nesterov)},
+             {"weight_decay", Attr::ofFloat(opt.weightDecay)}};
+  } else {
+    attrs = {{"beta1", Attr::ofFloat(opt.betas[0])},
+             {"beta2", Attr::ofFloat(opt.betas[1])},
+             {"eps", Attr::ofFloat(opt.eps)},
+             {"weight_decay", Attr::ofFloat(opt.weightDecay)},
+             {"decoupled", Attr::ofBool(opt.type == OptimizerType::AdamW)}};
+  }
+  const std::string op = sgd ? "sgd_update" : "adam_update";
+  const OpDef *def = opRegistry().find(op);
+  std::vector<ValueId> params = g.params(); // copied: the loop adds buffers
+  for (ValueId p : params) {
+    const Value pv = g.value(p);
+    ValueId grad = pv.kind == ValueKind::Param ? g.find(gradName(pv.name)) : kNone;
+    if (grad == kNone)
+      continue; // a buffer, or a param that does not reach the loss
+    const std::string prefix = "optim." + pv.name;
+    std::vector<ValueId> ins{p, grad};
+    for (const char *state : sgd ? std::vector<const char *>{"momentum"}
+                                 : std::vector<const char *>{"m", "v"})
+      ins.push_back(g.addParam(prefix + "." + state, pv.type, zeros, pv.loc, ValueKind::Buffer));
+    ins.push_back(lr);
+    ins.push_back(step);
+    std::vector<TensorType> types;
+    for (ValueId v : ins)
+      types.push_back(g.typeOf(v));
+    AttrMap a = attrs;
+    TensorType t = inferType(*def, types, a);
+    g.markOutput(g.addNode(op, ins, a, t, prefix + ".updated", pv.loc));
+  }
+}
+
+Optimizer::Optimizer(Session &session, const TrainConfig &cfg, int64_t totalSteps,
+                     size_t firstUpdateNode)
+    : session_(session), cfg_(cfg), totalSteps_(totalSteps), firstUpdateNode_(firstUpdateNode) {
   const Graph &g = session.graph();
-  const size_t states =
-      cfg.optimizer.type == OptimizerType::Sgd ? (cfg.optimizer.momentum > 0 ? 1 : 0) : 2;
-  for (ValueId p : g.params()) {
-    if (g.value(p).kind != ValueKind::Param)
-      continue;
-    ValueId gv = g.find(gradName(g.value(p).name));
-    if (gv == kNone)
-      continue; // does not reach the loss: nothing to update
-    Slot s{p, gv, {}, {}};
-    for (size_t i = 0; i < states; ++i)
-      s.state.push_back(allocateLike(session.exec().tensor(p)));
-    if (cfg.accumulate > 1)
-      s.accumulated = allocateLike(session.exec().tensor(p));
-    slots_.push_back(std::move(s));
+  for (size_t n = firstUpdateNode; n < g.nodes().size(); ++n) {
+    const Node &update = g.node(static_cast<NodeId>(n));
+    Slot s{update.inputs.at(1), {}};
+    if (cfg.accumulate > 1) {
+      // Sized like the param: gradients get their buffers only when dims are bound.
+      const Tensor &like = session.exec().tensor(update.inputs.at(0));
+      s.accumulated.dtype = like.dtype;
+      s.accumulated.shape = like.shape;
+      s.accumulated.data = session.backend().allocate(std::max<size_t>(like.bytes(), 1));
+      session.backend().fillZero(s.accumulated.data, like.bytes());
+      owned_.push_back(s.accumulated.data);
+    }
+    slots_.push_back(s);
   }
 }
 
 Optimizer::~Optimizer() {
   for (void *p : owned_)
     session_.backend().release(p);
-}
-
-Tensor Optimizer::allocateLike(const Tensor &t) {
-  Tensor out;
-  out.dtype = t.dtype;
-  out.shape = t.shape;
-  out.data = session_.backend().allocate(std::max<size_t>(t.bytes(), 1));
-  session_.backend().fillZero(out.data, t.bytes());
-  owned_.push_back(out.data);
-  return out;
 }
 
 void Optimizer::accumulateGradients() {
@@ -53,76 +86,33 @@ double Optimizer::apply(int64_t step) {
   Backend &b = session_.backend();
   std::vector<Tensor> grads;
   for (Slot &s : slots_) {
+    Tensor grad = session_.exec().tensor(s.grad);
     if (cfg_.accumulate > 1) {
-      b.scale(s.accumulated, 1.0 / static_cast<double>(cfg_.accumulate));
-      grads.push_back(s.accumulated);
-    } else {
-      grads.push_back(session_.exec().tensor(s.grad));
+      // The update nodes read grad.<P>: it becomes the mean of the micro-batches'.
+      b.fillZero(grad.data, grad.bytes());
+      b.accumulate(grad, s.accumulated);
+      b.scale(grad, 1.0 / static_cast<double>(cfg_.accumulate));
+      b.fillZero(s.accumulated.data, s.accumulated.bytes());
     }
+    grads.push_back(grad);
   }
-  lastNorm_ = 0;
   if (cfg_.clipGradNorm > 0) {
     double sq = 0;
     for (const Tensor &gt : grads)
       sq += b.sumSquares(gt);
-    lastNorm_ = std::sqrt(sq);
     // PyTorch's clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1.
-    const double factor = cfg_.clipGradNorm / (lastNorm_ + 1e-6);
+    const double factor = cfg_.clipGradNorm / (std::sqrt(sq) + 1e-6);
     if (factor < 1)
       for (Tensor &gt : grads)
         b.scale(gt, factor);
   }
-  UpdateRule rule;
-  const OptimizerConfig &o = cfg_.optimizer;
-  rule.kind = o.type == OptimizerType::Sgd    ? UpdateRule::Kind::Sgd
-              : o.type == OptimizerType::Adam ? UpdateRule::Kind::Adam
-                                              : UpdateRule::Kind::AdamW;
-  rule.lr = learningRate(o, cfg_.schedule, step - 1, totalSteps_);
-  rule.momentum = o.momentum;
-  rule.nesterov = o.nesterov;
-  rule.weightDecay = o.weightDecay;
-  rule.beta1 = o.betas[0];
-  rule.beta2 = o.betas[1];
-  rule.eps = o.eps;
-  rule.step = step;
-  for (size_t i = 0; i < slots_.size(); ++i) {
-    Tensor param = session_.exec().tensor(slots_[i].param);
-    b.applyUpdate(rule, param, grads[i], slots_[i].state);
-    if (cfg_.accumulate > 1)
-      b.fillZero(slots_[i].accumulated.data, slots_[i].accumulated.bytes());
-  }
-  return rule.lr;
-}
-
-TensorFile Optimizer::state() const {
-  TensorFile out;
   const Graph &g = session_.graph();
-  for (const Slot &s : slots_) {
-    for (size_t i = 0; i < s.state.size(); ++i) {
-      NamedTensor nt;
-      nt.dtype = s.state[i].dtype;
-      nt.shape = s.state[i].shape;
-      nt.bytes.resize(s.state[i].bytes());
-      session_.backend().copyOut(nt.bytes.data(), s.state[i].data, nt.bytes.size());
-      out["optimizer/" + g.value(s.param).name + "/" + std::to_string(i)] = std::move(nt);
-    }
-  }
-  return out;
-}
-
-void Optimizer::loadState(const TensorFile &t, const std::string &file) {
-  const Graph &g = session_.graph();
-  for (Slot &s : slots_) {
-    for (size_t i = 0; i < s.state.size(); ++i) {
-      std::string key = "optimizer/" + g.value(s.param).name + "/" + std::to_string(i);
-      auto it = t.find(key);
-      if (it == t.end() || it->second.bytes.size() != s.state[i].bytes())
-        throw UserError(file + ": optimizer state '" + key +
-                        "' is missing or has the wrong size (was the run made with another "
-                        "optimizer?)");
-      session_.backend().copyIn(s.state[i].data, it->second.bytes.data(), it->second.bytes.size());
-    }
-  }
+  const double lr = learningRate(cfg_.optimizer, cfg_.schedule, step - 1, totalSteps_);
+  const double stepNumber = static_cast<double>(step);
+  session_.exec().write(g.find(kLearningRateName), &lr, sizeof lr);
+  session_.exec().write(g.find(kStepName), &stepNumber, sizeof stepNumber);
+  session_.exec().run(KernelContext{}, firstUpdateNode_);
+  return lr;
 }
 
 } // namespace nng

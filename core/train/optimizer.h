@@ -1,5 +1,7 @@
-// The optimizer: per-parameter state on the backend, the learning-rate schedule,
-// gradient accumulation and clipping, and one update per optimizer step.
+// The optimizer as part of the training graph: appendOptimizerUpdate adds one update
+// node per parameter (sgd_update / adam_update, in place) and the state buffers they
+// keep; Optimizer runs them each optimizer step after feeding the scheduled learning
+// rate, and does what spans all parameters first (gradient accumulation, clipping).
 #pragma once
 
 #include <vector>
@@ -9,41 +11,45 @@
 
 namespace nng {
 
+// The names of the learning-rate and step buffers the update nodes read.
+constexpr const char *kLearningRateName = "optim.lr";
+constexpr const char *kStepName = "optim.step";
+
+// Appends to `g` (which holds `grad.<P>` values: autodiff ran) the buffers `optim.lr`
+// and `optim.step` (f64 scalars), the zero-initialized state of every parameter that
+// has a gradient (`optim.<P>.momentum`, or `optim.<P>.m` and `optim.<P>.v`), and the
+// update node `optim.<P>.updated` of each, marked as an output.
+void appendOptimizerUpdate(Graph &g, const OptimizerConfig &opt);
+
 class Optimizer {
 public:
-  // `session`'s graph must hold `grad.<param>` values (autodiff ran).
-  Optimizer(Session &session, const TrainConfig &cfg, int64_t totalSteps);
+  // `session`'s graph is a training step: forward and backward nodes, then the update
+  // nodes from `firstUpdateNode` on.
+  Optimizer(Session &session, const TrainConfig &cfg, int64_t totalSteps,
+            size_t firstUpdateNode);
   ~Optimizer();
   Optimizer(const Optimizer &) = delete;
   Optimizer &operator=(const Optimizer &) = delete;
 
   // Adds this micro-batch's gradients to the accumulators (only when accumulating).
   void accumulateGradients();
-  // Applies update number `step` (1-based) from the gradients of the last run, or
-  // from the accumulators averaged over `accumulate` micro-batches. Returns the
-  // learning rate used.
+  // Runs update number `step` (1-based) from the gradients of the last run, or from
+  // the accumulators averaged over `accumulate` micro-batches, clipped when asked.
+  // Returns the learning rate used.
   double apply(int64_t step);
-  // The global gradient norm before clipping in the last apply (0 when not clipping).
-  double lastGradNorm() const { return lastNorm_; }
-
-  // Optimizer state as tensors named "optimizer/<param>/<i>", for checkpoints.
-  TensorFile state() const;
-  void loadState(const TensorFile &t, const std::string &file);
 
 private:
   struct Slot {
-    ValueId param, grad;
-    std::vector<Tensor> state;   // on the backend
-    Tensor accumulated;          // when accumulate > 1
+    ValueId grad;
+    Tensor accumulated; // when accumulate > 1
   };
-  Tensor allocateLike(const Tensor &t);
 
   Session &session_;
   TrainConfig cfg_;
   int64_t totalSteps_;
+  size_t firstUpdateNode_;
   std::vector<Slot> slots_;
   std::vector<void *> owned_;
-  double lastNorm_ = 0;
 };
 
 } // namespace nng

@@ -29,11 +29,16 @@ void Session::initializeParams(uint64_t seed) {
     const Value &v = graph_.value(p);
     validateInitializer(v.init, v.loc);
     const Tensor &t = exec_->tensor(p);
-    if (t.dtype != DType::F32)
+    initializeHost(v.init, t.shape, rng, host);
+    if (t.dtype == DType::F32) {
+      exec_->write(p, host.data(), host.size() * sizeof(float));
+    } else if (t.dtype == DType::F64) { // the optimizer's learning rate and step
+      std::vector<double> wide(host.begin(), host.end());
+      exec_->write(p, wide.data(), wide.size() * sizeof(double));
+    } else {
       throw UserError(Diagnostic{v.loc, "parameter '" + v.name + "' is " +
                                             dtypeName(t.dtype) + "; parameters are f32", {}});
-    initializeHost(v.init, t.shape, rng, host);
-    exec_->write(p, host.data(), host.size() * sizeof(float));
+    }
   }
 }
 

@@ -180,9 +180,12 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
                                    "' is not available: this nng has no graph passes yet",
                                {}});
 
+  // The training step as one graph: forward, backward, then the optimizer's updates.
   Graph g = model;
   const size_t forwardNodes = g.nodes().size();
   differentiate(g);
+  const size_t backwardEnd = g.nodes().size();
+  appendOptimizerUpdate(g, cfg.optimizer);
   Session s(std::move(g), cfg.device);
   s.initializeParams(cfg.seed);
   const Head head = classificationHead(s.graph());
@@ -204,7 +207,7 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
   const int64_t accumulate = std::max<int64_t>(1, cfg.accumulate);
   const int64_t totalSteps =
       cfg.steps > 0 ? cfg.steps : std::max<int64_t>(1, cfg.epochs * batchesPerEpoch / accumulate);
-  Optimizer optimizer(s, cfg, totalSteps);
+  Optimizer optimizer(s, cfg, totalSteps, backwardEnd);
 
   TrainState st;
   st.seed = cfg.seed;
@@ -214,8 +217,7 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
     if (ck.state.model != model.name)
       throw UserError(ck.path + ": checkpoint of model '" + ck.state.model + "', not '" +
                       model.name + "'");
-    s.loadWeights(ck.tensors, ck.path);
-    optimizer.loadState(ck.tensors, ck.path);
+    s.loadWeights(ck.tensors, ck.path); // the optimizer's state is among the buffers
     st = ck.state;
     if (st.seed != cfg.seed)
       throw UserError(ck.path + ": checkpoint was made with seed " + std::to_string(st.seed) +
@@ -249,10 +251,7 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
   int64_t trainSamples = 0;
   int64_t checkpointedStep = opts.resume.empty() ? -1 : st.step; // a resumed step is saved
   auto checkpointNow = [&]() {
-    TensorFile t = s.weights();
-    TensorFile o = optimizer.state();
-    t.insert(o.begin(), o.end());
-    r.checkpoint = saveCheckpoint(cfg.checkpoint.dir, t, st, cfg.checkpoint.keep);
+    r.checkpoint = saveCheckpoint(cfg.checkpoint.dir, s.weights(), st, cfg.checkpoint.keep);
     checkpointedStep = st.step;
   };
 
@@ -268,7 +267,7 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
     ctx.training = true;
     ctx.seed = cfg.seed;
     ctx.step = static_cast<uint64_t>(st.microStep);
-    s.exec().run(ctx);
+    s.exec().run(ctx, 0, backwardEnd);
     const double loss = scalarOf(s, lossId);
     if (!std::isfinite(loss))
       throw UserError("the loss became " + fmt("%g", loss) + " at step " +
@@ -353,8 +352,12 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
   if (!r.interrupted) {
     if (checkpointedStep != st.step)
       checkpointNow();
+    // The model's own params and buffers, without the optimizer's state.
+    TensorFile all = s.weights(), weights;
+    for (ValueId p : model.params())
+      weights[model.value(p).name] = all.at(model.value(p).name);
     writeSafetensors((std::filesystem::path(cfg.checkpoint.dir) / "model.safetensors").string(),
-                     s.weights(), {{"format", "nng-weights"}, {"nng.model", model.name}});
+                     weights, {{"format", "nng-weights"}, {"nng.model", model.name}});
     if (data.test) {
       r.test = evaluate(s, *data.test, cfg.data.batchSize, forwardNodes);
       std::string line = "test: loss " + fmt("%.4f", r.test.loss);

@@ -159,6 +159,13 @@ const std::vector<Case> kValid = {
     {"dropout", {"f32[N, 512]"}, {{"p", I(0)}}, "f32[N, 512]"},
     {"embedding", {"i64[N, T]", "f32[1000, 64]"}, {}, "f32[N, T, 64]"},
     {"embedding", {"i32[N]", "f16[10, 8]"}, {}, "f16[N, 8]"},
+    // optimizer updates (in place): the param's type
+    {"sgd_update", {"f32[784, 512]", "f32[784, 512]", "f32[784, 512]", "f64[]", "f64[]"}, {},
+     "f32[784, 512]"},
+    {"adam_update",
+     {"f32[10]", "f32[10]", "f32[10]", "f32[10]", "f64[]", "f64[]"},
+     {{"decoupled", Attr::ofBool(true)}},
+     "f32[10]"},
     // fused
     {"fused_dense",
      {"f32[N, 784]", "f32[784, 512]", "f32[512]"},
@@ -450,6 +457,15 @@ const std::vector<Case> kInvalid = {
      {"i64[N]", "f32[10, 8, 2]"},
      {},
      "embedding: weight ([vocab, dim]) must have rank 2, got f32[10, 8, 2]"},
+    // optimizer updates
+    {"sgd_update",
+     {"f32[4, 3]", "f32[4, 2]", "f32[4, 3]", "f64[]", "f64[]"},
+     {},
+     "sgd_update: input 1 is f32[4, 2], the param is f32[4, 3]"},
+    {"adam_update",
+     {"f32[3]", "f32[3]", "f32[3]", "f32[3]", "f32[]", "f64[]"},
+     {},
+     "adam_update: lr and step must be f64[], got f32[]"},
     // fused
     {"fused_dense",
      {"f32[N, 784]", "f32[784, 512]", "f32[512]"},
@@ -552,8 +568,8 @@ TEST(OpsTest, InvalidCasesReportWhatWasExpected) {
 // The families in core/ops. "backward" holds the generated `<op>_grad` ops and
 // sum_to (core/ops/backward.cpp): they are checked for completeness here, their
 // rules are tested by their owner's tests, and docs/ops.md does not list them.
-const std::set<std::string> kFamilies = {"elementwise", "linalg", "shape", "reduction",
-                                         "loss",        "nn",     "fused", "backward"};
+const std::set<std::string> kFamilies = {"elementwise", "linalg", "shape",    "reduction", "loss",
+                                         "nn",          "fused",  "optimizer", "backward"};
 bool isBackward(const OpDef &op) { return op.family == "backward"; }
 
 // Every op is fully described, and every forward op has at least one valid and one
