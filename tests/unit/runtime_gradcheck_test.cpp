@@ -18,6 +18,9 @@ struct OpCase {
   AttrMap attrs;
 };
 
+// gtest prints a failing case by this name (not as raw bytes).
+void PrintTo(const OpCase &c, std::ostream *os) { *os << c.name; }
+
 TensorType f(Shape s) { return TensorType{DType::F32, std::move(s)}; }
 TensorType i64(Shape s) { return TensorType{DType::I64, std::move(s)}; }
 Attr ints(std::vector<int64_t> v) {

@@ -71,6 +71,8 @@ struct ResumeCase {
   int64_t stopAfter; // optimizer steps before the simulated Ctrl-C
 };
 
+void PrintTo(const ResumeCase &c, std::ostream *os) { *os << c.name; }
+
 class TrainResume : public ::testing::TestWithParam<ResumeCase> {
 protected:
   void SetUp() override { registerCpuBackend(); }
