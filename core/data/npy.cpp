@@ -5,7 +5,7 @@
 #include <cctype>
 
 #include "core/data/readers.h"
-#include "core/train/safetensors.h"
+#include "core/data/atomic_file.h"
 
 namespace nng {
 

@@ -7,4 +7,5 @@ list(APPEND NNG_CORE_SOURCES
   data/synthetic.cpp
   data/config.cpp
   data/dataset.cpp
-  data/batcher.cpp)
+  data/batcher.cpp
+  data/atomic_file.cpp)

@@ -2,6 +2,8 @@
 // hexadecimal floating point ("%a") so they read back exactly.
 #include "core/train/checkpoint.h"
 
+#include "core/data/atomic_file.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>

@@ -1,6 +1,6 @@
 // The safetensors format (8-byte little-endian header length, a JSON header
 // naming each tensor's dtype, shape and byte range, then the raw data), readable
-// by the usual safetensors readers. Files are written atomically.
+// by the usual safetensors readers. Files are written atomically (atomic_file.h).
 #pragma once
 
 #include <cstdint>
@@ -29,8 +29,5 @@ void writeSafetensors(const std::string &path, const TensorFile &tensors,
 // Reads a safetensors file; throws UserError naming the file on any malformation.
 TensorFile readSafetensors(const std::string &path,
                            std::map<std::string, std::string> *metadata = nullptr);
-
-// Writes `data` to `path` atomically (same protocol as above).
-void writeFileAtomically(const std::string &path, const std::string &data);
 
 } // namespace nng
