@@ -35,6 +35,8 @@ Command addPredict(CLI::App &root);   // infer.cpp
 Command addRun(CLI::App &root);       // infer.cpp
 Command addGrad(CLI::App &root);      // grad.cpp
 Command addGradCheck(CLI::App &root); // grad.cpp
+Command addOptimize(CLI::App &root);  // optimize.cpp
+Command addStats(CLI::App &root);     // stats.cpp
 // `nng help [COMMAND]`: prints the help of the root or of one command.
 Command addHelp(CLI::App &root);
 

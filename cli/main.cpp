@@ -67,10 +67,10 @@ int run(int argc, char **argv) {
   root.set_version_flag("--version", std::string("nng ") + NNG_VERSION);
   root.footer(kRootFooter);
   root.require_subcommand(0, 1);
-  std::vector<Command> commands = {addCheck(root),   addPrint(root),     addGrad(root),
-                                   addTrain(root),   addEval(root),      addPredict(root),
-                                   addRun(root),     addGradCheck(root), addDevices(root),
-                                   addHelp(root)};
+  std::vector<Command> commands = {
+      addCheck(root), addPrint(root),     addGrad(root),     addOptimize(root), addStats(root),
+      addTrain(root), addEval(root),      addPredict(root),  addRun(root),
+      addGradCheck(root), addDevices(root), addHelp(root)};
 
   // An unknown command would otherwise read as "argument not expected"; name it.
   if (argc > 1 && argv[1][0] != '-') {

@@ -51,6 +51,10 @@ struct Node {
   // Call sites of the blocks this node was inlined from, outermost last:
   // "in block 'residual' called at model.nn:12:9".
   std::vector<std::string> callChain;
+  // What a pass wants the reader to know about this node ("stream 1", "arena
+  // 0+4096, in place of t3"); the nn printer writes it as a trailing comment, so
+  // it does not survive a parse.
+  std::string note;
 };
 
 class Graph {
@@ -73,6 +77,7 @@ public:
   const Value &value(ValueId id) const { return values_.at(static_cast<size_t>(id)); }
   Value &value(ValueId id) { return values_.at(static_cast<size_t>(id)); }
   const Node &node(NodeId id) const { return nodes_.at(static_cast<size_t>(id)); }
+  Node &node(NodeId id) { return nodes_.at(static_cast<size_t>(id)); }
   const TensorType &typeOf(ValueId id) const { return value(id).type; }
 
   const std::vector<ValueId> &inputs() const { return inputs_; }

@@ -3,6 +3,7 @@
 
 #include "core/ops/grad.h"
 #include "core/ops/registry.h"
+#include "core/passes/passes.h"
 
 namespace nng {
 
@@ -84,6 +85,33 @@ bool differentiate(Graph &g) {
     g.markOutput(gv);
   }
   return true;
+}
+
+bool hasGradients(const Graph &g) {
+  for (ValueId p : g.params())
+    if (g.value(p).kind == ValueKind::Param && g.find(gradName(g.value(p).name)) != kNone)
+      return true;
+  return false;
+}
+
+PassInfo gradPass() {
+  return PassInfo{"grad", "reverse-mode autodiff: appends the gradient of the loss for every param",
+                  [](Graph &g, PassContext &ctx) {
+                    if (!g.loss()) {
+                      ctx.explain("no gradients: the model has no 'minimize' statement");
+                      return false;
+                    }
+                    if (hasGradients(g)) {
+                      ctx.explain("no change: the graph already has its gradients");
+                      return false;
+                    }
+                    const size_t before = g.nodes().size();
+                    differentiate(g);
+                    ctx.explain(g.value(*g.loss()).loc,
+                                "appended " + std::to_string(g.nodes().size() - before) +
+                                    " backward nodes");
+                    return true;
+                  }};
 }
 
 } // namespace nng

@@ -17,6 +17,9 @@ namespace nng {
 // output the parameter gradients.
 bool differentiate(Graph &g);
 
+// Whether `g` already holds the gradient of some param (it went through autodiff).
+bool hasGradients(const Graph &g);
+
 // The name autodiff gives the gradient of `param`.
 std::string gradName(const std::string &param);
 

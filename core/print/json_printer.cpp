@@ -230,10 +230,11 @@ struct NodeEntry {
   ValueId output = kNone;
   SourceLoc loc;
   std::vector<std::string> callChain;
+  std::string note;
 };
 
 NodeEntry readNode(const Json &j, const std::string &path, size_t valueCount) {
-  checkObject(j, path, {"op", "inputs", "output", "attrs"}, {"loc", "call_chain"});
+  checkObject(j, path, {"op", "inputs", "output", "attrs"}, {"loc", "call_chain", "note"});
   NodeEntry n;
   n.op = readString(j["op"], key(path, "op"));
   if (n.op.empty())
@@ -258,6 +259,8 @@ NodeEntry readNode(const Json &j, const std::string &path, size_t valueCount) {
     for (size_t i = 0; i < chain.size(); ++i)
       n.callChain.push_back(readString(chain[i], index(chainPath, i)));
   }
+  if (j.contains("note"))
+    n.note = readString(j["note"], key(path, "note"));
   return n;
 }
 
@@ -307,6 +310,8 @@ std::string printJson(const Graph &g) {
       e["loc"] = encodeLoc(n.loc);
     if (!n.callChain.empty())
       e["call_chain"] = n.callChain;
+    if (!n.note.empty())
+      e["note"] = n.note;
     nodes.push_back(e);
   }
   doc["nodes"] = nodes;
@@ -430,8 +435,9 @@ Graph readJson(const std::string &text) {
           fail(index(index("nodes", nextNode) + ".inputs", k),
                "value " + std::to_string(n.inputs[k]) + " is not defined before this node's "
                "output " + std::to_string(i));
-      g.addNode(n.op, std::move(n.inputs), std::move(n.attrs), type, name, n.loc,
-                std::move(n.callChain));
+      ValueId produced = g.addNode(n.op, std::move(n.inputs), std::move(n.attrs), type, name,
+                                   n.loc, std::move(n.callChain));
+      g.node(g.value(produced).producer).note = n.note;
       ++nextNode;
     }
   }

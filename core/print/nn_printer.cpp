@@ -64,7 +64,10 @@ std::string printNn(const Graph &g) {
       os << sep << key << " = " << attr.str();
       sep = ", ";
     }
-    os << ");\n";
+    os << ");";
+    if (!n.note.empty())
+      os << "  # " << n.note;
+    os << "\n";
   }
   for (ValueId id : g.outputs())
     os << "  output " << nameOf(id) << ";\n";

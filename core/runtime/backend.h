@@ -35,6 +35,10 @@ public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
 
+  // Bytes one element of `t` occupies here. A backend without native half
+  // precision (the CPU) stores f16/bf16 as f32 rounded to the narrower type.
+  virtual size_t storageBytes(DType t) const { return dtypeSize(t); }
+
   virtual void *allocate(size_t bytes) = 0;
   virtual void release(void *ptr) = 0;
   virtual void copyIn(void *dst, const void *hostSrc, size_t bytes) = 0;
