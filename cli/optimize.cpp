@@ -36,7 +36,7 @@ Command addOptimize(CLI::App &root) {
       root.add_subcommand("optimize", "Run graph passes on a model and print the optimized graph");
   app->add_option("FILE", a->file, "source file; '-' reads standard input")->required();
   app->add_option("-m,--model", a->model, "which model of the file");
-  addPassFlags(app, a->flags, true);
+  addPassFlags(app, a->flags);
   app->add_option("-f,--format", a->format, "output format: nn, dot or json")
       ->check(CLI::IsMember({"nn", "dot", "json"}));
   app->add_flag("--explain", a->explain,

@@ -7,9 +7,9 @@
 
 namespace nng::cli {
 
-void addPassFlags(CLI::App *app, PassFlags &f, bool withGrad) {
+void addPassFlags(CLI::App *app, PassFlags &f, bool forTraining) {
   app->add_flag("--prune", f.prune, "dead code, constant folding, identities, CSE");
-  if (withGrad)
+  if (!forTraining)
     app->add_flag("--grad", f.grad, "append the backward graph (autodiff)");
   app->add_flag("--fuse", f.fuse, "fuse dense+bias+activation, elementwise chains, softmax+CE");
   auto *fp16 = app->add_flag("--fp16", f.fp16, "mixed precision in float16, with loss scaling");
@@ -24,8 +24,9 @@ void addPassFlags(CLI::App *app, PassFlags &f, bool withGrad) {
   app->add_option("-O", f.level, "optimization level: 0 none, 1 prune, 2 prune+fuse+reuse")
       ->check(CLI::Range(0, 2));
   app->add_option("--passes", f.passes, "passes by name, comma-separated")->delimiter(',');
-  app->add_option("--batch", f.batch, "size of the batch dimension for byte counts")
-      ->check(CLI::PositiveNumber);
+  if (!forTraining)
+    app->add_option("--batch", f.batch, "size of the batch dimension for byte counts")
+        ->check(CLI::PositiveNumber);
 }
 
 std::vector<std::string> pipelineOf(const PassFlags &f) {
@@ -56,6 +57,32 @@ PassOptions optionsOf(const PassFlags &f) {
     o.amp = DType::BF16;
   o.batch = f.batch;
   return o;
+}
+
+std::string flagsText(const PassFlags &f) {
+  std::string s;
+  if (f.level > 0)
+    s += " -O" + std::to_string(f.level);
+  if (!f.passes.empty()) {
+    s += " --passes ";
+    for (size_t i = 0; i < f.passes.size(); ++i)
+      s += (i ? "," : "") + f.passes[i];
+  }
+  auto add = [&](bool on, const char *flag) {
+    if (on)
+      s += flag;
+  };
+  add(f.prune, " --prune");
+  add(f.grad, " --grad");
+  add(f.fuse, " --fuse");
+  add(f.fp16, " --fp16");
+  add(f.bf16, " --bf16");
+  if (!f.checkpoint.empty())
+    s += f.checkpoint == "sqrt" ? " --checkpoint" : " --checkpoint=" + f.checkpoint;
+  add(f.reuse, " --reuse");
+  if (f.streams > 1)
+    s += " --streams " + std::to_string(f.streams);
+  return s;
 }
 
 void printPassNotes(const PassContext &ctx) {

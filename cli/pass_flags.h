@@ -20,15 +20,19 @@ struct PassFlags {
   int64_t batch = 1;
 };
 
-// Adds the flags to `app`. `withGrad`: offer --grad (optimize, stats), which
-// training adds by itself.
-void addPassFlags(CLI::App *app, PassFlags &f, bool withGrad);
+// Adds the flags to `app`. `forTraining`: leave out --grad (training always
+// differentiates) and --batch (the config's batch size counts).
+void addPassFlags(CLI::App *app, PassFlags &f, bool forTraining = false);
 
 // The passes the flags ask for (not yet in canonical order; runPipeline sorts).
 std::vector<std::string> pipelineOf(const PassFlags &f);
 
 // The options the flags set.
 PassOptions optionsOf(const PassFlags &f);
+
+// The flags as they would be typed (" --fuse --streams 2"), empty when none: the
+// "resume with" command repeats them.
+std::string flagsText(const PassFlags &f);
 
 // Prints the --explain notes to stderr: "file:line: pass: message".
 void printPassNotes(const PassContext &ctx);

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/load.h"
+#include "cli/pass_flags.h"
 #include "core/data/config.h"
 #include "core/train/trainer.h"
 
@@ -31,6 +32,7 @@ struct TrainArgs {
   std::vector<std::string> sets;
   int64_t epochs = 0, steps = 0;
   bool printConfig = false, json = false, profile = false;
+  PassFlags passes;
 };
 
 // The config the command line describes: the file, then --set, then the flags.
@@ -84,6 +86,9 @@ int runTrain(const TrainArgs &a) {
     opts.command += " --epochs " + std::to_string(a.epochs);
   if (a.steps > 0)
     opts.command += " --steps " + std::to_string(a.steps);
+  opts.passes = pipelineOf(a.passes);
+  opts.passOptions = optionsOf(a.passes);
+  opts.command += flagsText(a.passes);
   switch (cfg.log.progress) {
   case ProgressMode::Auto:
     opts.progress = isatty(STDERR_FILENO) ? Progress::Style::Bar : Progress::Style::Plain;
@@ -142,12 +147,15 @@ Command addTrain(CLI::App &root) {
   app->add_flag("--json", a->json, "print the result as one JSON object on stdout");
   app->add_flag("--profile", a->profile,
                 "print each op's kernel time per training step at the end (stderr)");
+  addPassFlags(app, a->passes, /*forTraining=*/true);
   app->footer("Progress goes to stderr (a bar on a terminal, plain lines otherwise); metrics\n"
               "to the JSONL file of log.metrics; checkpoints to checkpoint.dir. Ctrl-C (or\n"
-              "SIGTERM) ends the current step, writes a checkpoint and exits 130.\n\n"
+              "SIGTERM) ends the current step, writes a checkpoint and exits 130. Graph passes\n"
+              "(-O2, --fuse, ...; docs/passes.md) add to the config's `passes`.\n\n"
               "Examples:\n"
               "  nng train examples/mlp.nn\n"
               "  nng train examples/mlp.nn --epochs 3 --json\n"
+              "  nng train -O2 examples/mlp.nn\n"
               "  nng train examples/mlp.nn --set optimizer.lr=0.01 --set data.batch_size=64\n"
               "  nng train examples/mlp.nn --resume examples/runs/mlp\n"
               "  nng train examples/logreg.nn --print-config");

@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 
 #include "core/data/batcher.h"
-#include "core/passes/autodiff.h"
+#include "core/passes/pass_manager.h"
 #include "core/train/checkpoint.h"
 #include "core/train/optimizer.h"
 
@@ -147,6 +147,53 @@ nlohmann::ordered_json TrainResult::json() const {
   return j;
 }
 
+std::vector<std::string> trainingPipeline(const TrainConfig &cfg, const TrainOptions &opts) {
+  for (size_t i = 0; i < cfg.passes.size(); ++i)
+    if (!findPass(cfg.passes[i])) {
+      std::string near = closestMatch(cfg.passes[i], passNames());
+      throw UserError(Diagnostic{cfg.locOf("passes[" + std::to_string(i) + "]"),
+                                 "passes: unknown pass '" + cfg.passes[i] + "'" +
+                                     (near.empty() ? "" : "; did you mean '" + near + "'?"),
+                                 {}});
+    }
+  std::vector<std::string> names = cfg.passes;
+  names.insert(names.end(), opts.passes.begin(), opts.passes.end());
+  names.push_back("grad");
+  if (cfg.precision != Precision::Fp32 || opts.passOptions.amp)
+    names.push_back("amp");
+  return names;
+}
+
+PassOptions trainingPassOptions(const TrainConfig &cfg, const TrainOptions &opts) {
+  PassOptions o = opts.passOptions;
+  o.batch = cfg.data.batchSize;
+  if (!o.amp && cfg.precision == Precision::Fp16)
+    o.amp = DType::F16;
+  if (!o.amp && cfg.precision == Precision::Bf16)
+    o.amp = DType::BF16;
+  return o;
+}
+
+size_t forwardPrefix(const Graph &g) {
+  if (!g.loss())
+    return g.nodes().size();
+  std::vector<bool> needed(g.values().size(), false);
+  needed[*g.loss()] = true;
+  const Head head = classificationHead(g);
+  if (head.logits != kNone)
+    needed[head.logits] = true;
+  size_t end = 0;
+  for (size_t n = g.nodes().size(); n-- > 0;) {
+    const Node &node = g.node(static_cast<NodeId>(n));
+    if (!needed[node.output])
+      continue;
+    end = std::max(end, n + 1);
+    for (ValueId in : node.inputs)
+      needed[in] = true;
+  }
+  return end;
+}
+
 TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts) {
   const auto wallStart = std::chrono::steady_clock::now();
   setModelName(cfg, model.name);
@@ -172,18 +219,12 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
     throw UserError(Diagnostic{cfg.locOf("data.train"), msg, {}});
   }
 
-  // Graph passes before training come with the pass manager (nng optimize); until
-  // then a config naming one is refused rather than silently ignored.
-  if (!cfg.passes.empty())
-    throw UserError(Diagnostic{cfg.locOf("passes[0]"),
-                               "passes: '" + cfg.passes[0] +
-                                   "' is not available: this nng has no graph passes yet",
-                               {}});
-
-  // The training step as one graph: forward, backward, then the optimizer's updates.
+  // The training step as one graph: the passes (autodiff among them, in canonical
+  // order), then the optimizer's updates.
   Graph g = model;
-  const size_t forwardNodes = g.nodes().size();
-  differentiate(g);
+  PassContext passes(trainingPassOptions(cfg, opts));
+  runPipeline(g, trainingPipeline(cfg, opts), passes);
+  const size_t forwardNodes = forwardPrefix(g);
   const size_t backwardEnd = g.nodes().size();
   appendOptimizerUpdate(g, cfg.optimizer);
   Session s(std::move(g), cfg.device);

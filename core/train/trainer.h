@@ -9,6 +9,7 @@
 
 #include "core/data/config.h"
 #include "core/data/dataset.h"
+#include "core/passes/pass.h"
 #include "core/train/progress.h"
 #include "core/train/session.h"
 
@@ -40,7 +41,19 @@ struct TrainOptions {
   // appends `--resume DIR` to it.
   std::string command;
   bool profile = false; // per-op time of the training steps, printed at the end (stderr)
+  // Graph passes from the command line, added to the config's `passes`; "grad" (and
+  // "amp" for fp16/bf16 precision) are always added.
+  std::vector<std::string> passes;
+  PassOptions passOptions; // batch is the config's batch size
 };
+
+// The passes a training run applies, and their options: see TrainOptions.
+std::vector<std::string> trainingPipeline(const TrainConfig &cfg, const TrainOptions &opts);
+PassOptions trainingPassOptions(const TrainConfig &cfg, const TrainOptions &opts);
+
+// How many leading nodes evaluation runs: up to the last node the loss and the
+// classification logits depend on (passes may interleave forward and backward).
+size_t forwardPrefix(const Graph &g);
 
 struct TrainResult {
   std::string model;
