@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """PyTorch peer of `nng train examples/mlp.nn`: the same Fashion-MNIST MLP, data, batch size
-and optimizer, so that nng's CPU training throughput has an honest reference.
+and optimizer, so that nng's CPU training throughput has an honest reference. `--hidden`
+sets other MLP widths and `--arch cnn` builds examples/cnn.nn instead; `--steps` stops
+after that many steps (bench/train-steps.sh).
 
 The setup mirrors examples/mlp.yaml: 784-512-256-10 with ReLU, cross-entropy, SGD lr 0.05
 momentum 0.9, batch 128, images scaled to [0, 1], shuffled every epoch, trained on all 60,000
@@ -64,6 +66,15 @@ def build_model(hidden):
     return nn.Sequential(*layers)
 
 
+def build_cnn():
+    """examples/cnn.nn: two conv(3x3, pad 1)-relu-maxpool(2) stages, 16 and 32 filters."""
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+
+
 @torch.no_grad()
 def accuracy(model, x, y, batch):
     model.eval()
@@ -87,6 +98,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--hidden", default="512,256", help="hidden widths, comma separated")
+    p.add_argument("--arch", choices=["mlp", "cnn"], default="mlp")
+    p.add_argument("--steps", type=int, default=0, help="stop after this many steps (0: epochs)")
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--val-split", type=float, default=0.0,
@@ -112,7 +125,7 @@ def main():
     del x_all
     n = len(x_train)
 
-    model = build_model(hidden)
+    model = build_cnn() if args.arch == "cnn" else build_model(hidden)
     loss_fn = nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     shuffle = torch.Generator().manual_seed(args.seed + 1)
@@ -121,10 +134,12 @@ def main():
     val_acc = None
     log = sys.stderr if args.json else sys.stdout
     for epoch in range(1, args.epochs + 1):
-        loss_sum, correct = 0.0, 0
+        loss_sum, correct, seen = 0.0, 0, 0
         t_epoch = time.perf_counter()
         perm = torch.randperm(n, generator=shuffle)
         for i in range(0, n, args.batch):
+            if args.steps and len(step_ms) >= args.steps:
+                break
             t0 = time.perf_counter()
             idx = perm[i:i + args.batch]
             xb, yb = x_train[idx], y_train[idx]
@@ -135,14 +150,17 @@ def main():
             opt.step()
             loss_sum += loss.item() * len(idx)
             correct += (logits.argmax(1) == yb).sum().item()
+            seen += len(idx)
             step_ms.append((time.perf_counter() - t0) * 1000.0)
         train_s += time.perf_counter() - t_epoch
-        samples += n
-        line = f"epoch {epoch}/{args.epochs}: train loss {loss_sum / n:.4f} acc {correct / n:.4f}"
+        samples += seen
+        line = f"epoch {epoch}/{args.epochs}: train loss {loss_sum / max(seen, 1):.4f} acc {correct / max(seen, 1):.4f}"
         if n_val:
             val_acc = accuracy(model, x_val, y_val, args.batch)
             line += f", val acc {val_acc:.4f}"
         print(line, file=log, flush=True)
+        if args.steps and len(step_ms) >= args.steps:
+            break
 
     test_acc = accuracy(model, x_test, y_test, args.batch)
     result = {
@@ -155,8 +173,8 @@ def main():
         "hidden": hidden,
         "train_samples": n,
         "steps": len(step_ms),
-        "train_loss": loss_sum / n,
-        "train_acc": correct / n,
+        "train_loss": loss_sum / max(seen, 1),
+        "train_acc": correct / max(seen, 1),
         "val_acc": val_acc,
         "test_acc": test_acc,
         "samples_per_s": samples / train_s,

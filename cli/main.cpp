@@ -7,8 +7,10 @@
 #include <exception>
 #include <iostream>
 #include <new>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/cpu/blas_core.h"
 #include "core/cpu/cpu_backend.h"
 
 #ifndef NNG_VERSION
@@ -105,6 +107,18 @@ int run(int argc, char **argv) {
 } // namespace nng::cli
 
 int main(int argc, char **argv) {
+  // OpenBLAS chooses its kernels when it loads, from the CPU model; a virtual machine
+  // that reports a generic model gets SSE3 kernels, 4.5x slower at sgemm than the
+  // AVX-512 ones its CPU runs (bench/README.md). The choice can only be changed
+  // through OPENBLAS_CORETYPE before loading, so nng sets it and runs itself again.
+  // A user's own OPENBLAS_CORETYPE is left alone.
+  if (!std::getenv("OPENBLAS_CORETYPE")) {
+    std::string core = nng::fasterBlasCoreType();
+    if (!core.empty()) {
+      setenv("OPENBLAS_CORETYPE", core.c_str(), /*overwrite=*/1);
+      execv("/proc/self/exe", argv); // returns only on failure: go on as we are
+    }
+  }
   // OpenMP threads that spin long between parallel regions starve everything else on
   // a shared machine (a 2 s run took 96 s beside another job), and never spinning
   // costs a quarter of the MLP's speed. A short spin, then sleep, keeps both (bench/).

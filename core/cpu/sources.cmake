@@ -13,3 +13,4 @@ list(APPEND NNG_CORE_SOURCES
   cpu/kernels/nn.cpp
   cpu/kernels/optim.cpp)
 list(APPEND NNG_CORE_SOURCES cpu/cpu_backend.cpp)
+list(APPEND NNG_CORE_SOURCES cpu/blas_core.cpp)

@@ -1,0 +1,136 @@
+// Optimized graphs train like the unoptimized one: every example, a few steps on its
+// own data, with each pass alone, -O2, and everything at once. Losses must be
+// bit-identical where a pass does not change arithmetic (prune, reuse, schedule,
+// checkpoint), within 1e-5 relative where it reassociates (fuse), and within the
+// documented tolerance of docs/passes.md for half precision.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "core/cpu/cpu_backend.h"
+#include "core/data/config.h"
+#include "core/train/trainer.h"
+#include "dsl/frontend.h"
+
+namespace nng {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kSteps = 4;
+
+struct Variant {
+  std::string name;
+  std::vector<std::string> passes;
+  PassOptions options;
+  double tolerance; // largest relative loss difference; 0 = bit-identical
+};
+
+std::vector<Variant> variants() {
+  PassOptions streams2;
+  streams2.streams = 2;
+  PassOptions fp16;
+  fp16.amp = DType::F16;
+  PassOptions bf16;
+  bf16.amp = DType::BF16;
+  PassOptions all = streams2;
+  return {
+      {"prune", {"prune"}, {}, 0},
+      {"reuse", {"reuse"}, {}, 0},
+      {"schedule", {"schedule"}, streams2, 0},
+      {"checkpoint", {"checkpoint"}, {}, 0},
+      {"fuse", {"fuse"}, {}, 1e-5},
+      {"O2", {"prune", "fuse", "reuse"}, {}, 1e-5},
+      {"all", {"prune", "fuse", "checkpoint", "reuse", "schedule"}, all, 1e-5},
+      {"fp16", {"prune", "fuse", "reuse"}, fp16, 2e-2},
+      {"bf16", {"prune", "fuse", "reuse"}, bf16, 5e-2},
+  };
+}
+
+std::vector<std::string> examples() {
+  std::vector<std::string> names;
+  for (const auto &e : fs::directory_iterator(fs::path(NNG_SOURCE_DIR) / "examples"))
+    if (e.path().extension() == ".nn")
+      names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string readFile(const fs::path &p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The losses of the first kSteps steps of `example` with `variant`'s passes.
+std::vector<double> stepLosses(const std::string &example, const Variant &variant) {
+  fs::path dir = fs::path(NNG_SOURCE_DIR) / "examples";
+  DiagnosticSink sink;
+  std::optional<Graph> g =
+      dsl::loadModel(dsl::Source{(dir / (example + ".nn")).string(),
+                                 readFile(dir / (example + ".nn"))},
+                     "", sink);
+  EXPECT_TRUE(g.has_value()) << sink.formatAll();
+  if (!g)
+    return {};
+  fs::path tmp = fs::temp_directory_path() /
+                 ("nng_passes_" + example + "_" + variant.name + "_" + std::to_string(getpid()));
+  fs::remove_all(tmp);
+  TrainConfig cfg = loadConfig((dir / (example + ".yaml")).string());
+  cfg.device = "cpu";
+  cfg.steps = kSteps;
+  cfg.epochs = 0;
+  cfg.data.train.limit = 8 * cfg.data.batchSize;
+  cfg.data.validation = {};
+  cfg.data.test.reset();
+  cfg.checkpoint.dir = (tmp / "ckpt").string();
+  cfg.checkpoint.every = 0;
+  cfg.log.metrics = (tmp / "metrics.jsonl").string();
+  cfg.log.progress = ProgressMode::None;
+  TrainOptions opts;
+  opts.progress = Progress::Style::None;
+  opts.passes = variant.passes;
+  opts.passOptions = variant.options;
+  train(*g, cfg, opts);
+  std::vector<double> losses;
+  std::ifstream metrics(cfg.log.metrics);
+  for (std::string line; std::getline(metrics, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.value("event", "") == "step")
+      losses.push_back(j.at("loss").get<double>());
+  }
+  fs::remove_all(tmp);
+  return losses;
+}
+
+class TrainPasses : public ::testing::TestWithParam<std::string> {
+protected:
+  static void SetUpTestSuite() { registerCpuBackend(); }
+};
+
+TEST_P(TrainPasses, OptimizedGraphsTrainToTheSameLosses) {
+  const std::string example = GetParam();
+  std::vector<double> base = stepLosses(example, Variant{"O0", {}, {}, 0});
+  ASSERT_EQ(base.size(), static_cast<size_t>(kSteps));
+  for (const Variant &v : variants()) {
+    std::vector<double> got = stepLosses(example, v);
+    ASSERT_EQ(got.size(), base.size()) << example << " " << v.name;
+    for (size_t i = 0; i < base.size(); ++i) {
+      if (v.tolerance == 0)
+        EXPECT_EQ(got[i], base[i]) << example << " with " << v.name << ", step " << i + 1;
+      else
+        EXPECT_LE(std::abs(got[i] - base[i]), v.tolerance * std::abs(base[i]))
+            << example << " with " << v.name << ", step " << i + 1 << ": " << got[i]
+            << " vs " << base[i];
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, TrainPasses, ::testing::ValuesIn(examples()),
+                         [](const auto &info) { return info.param; });
+
+} // namespace
+} // namespace nng
