@@ -17,6 +17,11 @@ py=/usr/bin/python3 # Debian's python, the one with python3-torch (not a pyenv s
 
 # Both frameworks are OpenMP + OpenBLAS (openmp flavour), so one variable sets both.
 export OMP_NUM_THREADS=$threads
+# OpenBLAS picks SSE3 kernels on a CPU model it does not know (this VM's); nng corrects
+# that itself (cli/main.cpp), so PyTorch, on the same OpenBLAS, gets the same kernels.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q -m1 avx512f /proc/cpuinfo; then
+  export OPENBLAS_CORETYPE=SkylakeX
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -21,6 +21,11 @@ scale=${STEPS_SCALE:-1}
 py=/usr/bin/python3 # Debian's python, the one with python3-torch
 nng=$build/cli/nng
 export OMP_NUM_THREADS=$threads
+# OpenBLAS picks SSE3 kernels on a CPU model it does not know (this VM's); nng corrects
+# that itself (cli/main.cpp), so PyTorch, on the same OpenBLAS, gets the same kernels.
+if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -q -m1 avx512f /proc/cpuinfo; then
+  export OPENBLAS_CORETYPE=SkylakeX
+fi
 
 [ -x "$nng" ] || { echo "nng: $nng not found (cmake --build $build --target nng)" >&2; exit 2; }
 tmp=$(mktemp -d)
