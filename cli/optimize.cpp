@@ -1,4 +1,6 @@
 // `nng optimize FILE [pass flags]`: runs graph passes and prints the result.
+#include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -14,18 +16,39 @@ namespace {
 struct OptimizeArgs {
   std::string file, model, format = "nn";
   PassFlags flags;
-  bool explain = false;
+  bool explain = false, time = false;
 };
 
+double msSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 int runOptimize(const OptimizeArgs &a) {
+  auto start = std::chrono::steady_clock::now();
   std::optional<Graph> g = loadModelFile(a.file, a.model);
   if (!g)
     return kExitInputError;
+  const double loadMs = msSince(start);
   PassContext ctx(optionsOf(a.flags));
   runPipeline(*g, pipelineOf(a.flags), ctx);
   if (a.explain)
     printPassNotes(ctx);
-  return writeGraph(*g, a.format);
+  start = std::chrono::steady_clock::now();
+  int rc = writeGraph(*g, a.format);
+  if (a.time) {
+    double total = loadMs;
+    std::fprintf(stderr, "time: %-10s %9.1f ms  (read, parse, lower, verify: %zu nodes)\n",
+                 "front end", loadMs, g->nodes().size());
+    for (const auto &[pass, ms] : ctx.times()) {
+      std::fprintf(stderr, "time: %-10s %9.1f ms  (with the verifier after it)\n", pass.c_str(),
+                   ms);
+      total += ms;
+    }
+    std::fprintf(stderr, "time: %-10s %9.1f ms\n", "total", total);
+    std::fprintf(stderr, "time: %-10s %9.1f ms  (not in the total)\n", "print", msSince(start));
+  }
+  return rc;
 }
 
 } // namespace
@@ -41,6 +64,7 @@ Command addOptimize(CLI::App &root) {
       ->check(CLI::IsMember({"nn", "dot", "json"}));
   app->add_flag("--explain", a->explain,
                 "say on stderr what each pass did, and why it declined where it did");
+  app->add_flag("--time", a->time, "print on stderr the time of the front end and each pass");
   app->footer("Passes run in a fixed order whatever the order of the flags: prune, grad,\n"
               "fuse, amp, checkpoint, reuse, schedule. So passes compose across a pipe:\n"
               "`nng optimize --fuse m.nn | nng optimize --fp16 -` prints what\n"

@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/diag/diagnostic.h"
@@ -44,6 +45,10 @@ public:
   void explain(std::string message) { explain(SourceLoc{}, std::move(message)); }
   const std::vector<PassNote> &notes() const { return notes_; }
 
+  // Wall time of each pass run, in run order (`nng optimize --time`).
+  void recordTime(const std::string &pass, double ms) { times_.emplace_back(pass, ms); }
+  const std::vector<std::pair<std::string, double>> &times() const { return times_; }
+
   // Set by the pass manager around each pass.
   void setCurrentPass(std::string name) { current_ = std::move(name); }
 
@@ -51,6 +56,7 @@ private:
   PassOptions options_;
   std::string current_;
   std::vector<PassNote> notes_;
+  std::vector<std::pair<std::string, double>> times_;
 };
 
 // Returns true when it changed the graph. Throws UserError for problems the user

@@ -2,6 +2,7 @@
 #include "core/passes/pass_manager.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/passes/passes.h"
 
@@ -54,12 +55,16 @@ std::vector<std::string> canonicalPipeline(const std::vector<std::string> &names
 void runPipeline(Graph &g, const std::vector<std::string> &names, PassContext &ctx) {
   for (const std::string &name : canonicalPipeline(names)) {
     ctx.setCurrentPass(name);
+    const auto start = std::chrono::steady_clock::now();
     findPass(name)->run(g, ctx);
     std::vector<std::string> problems = verify(g);
     std::string all;
     for (const std::string &p : problems)
       all += "\n  " + p;
     NNG_CHECK(problems.empty(), "pass '" + name + "' left an invalid graph:" + all);
+    ctx.recordTime(name, std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
   }
   ctx.setCurrentPass("");
 }
