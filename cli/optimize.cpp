@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/load.h"
 #include "cli/pass_flags.h"
+#include "core/ir/rewrite.h"
 #include "core/passes/pass_manager.h"
 
 namespace nng::cli {
@@ -29,6 +30,7 @@ int runOptimize(const OptimizeArgs &a) {
   std::optional<Graph> g = loadModelFile(a.file, a.model);
   if (!g)
     return kExitInputError;
+  *g = unnameTemporaries(*g);
   const double loadMs = msSince(start);
   PassContext ctx(optionsOf(a.flags));
   runPipeline(*g, pipelineOf(a.flags), ctx);

@@ -63,6 +63,40 @@ Graph GraphRewriter::finish() {
   return std::move(out_);
 }
 
+namespace {
+
+bool looksTemporary(const std::string &name) {
+  if (name.size() < 2 || name[0] != 't')
+    return false;
+  for (size_t i = 1; i < name.size(); ++i)
+    if (name[i] < '0' || name[i] > '9')
+      return false;
+  return true;
+}
+
+} // namespace
+
+Graph unnameTemporaries(const Graph &g) {
+  const std::vector<bool> external = externallyUsed(g);
+  GraphRewriter rw(g);
+  for (size_t n = 0; n < g.nodes().size(); ++n) {
+    const Node &node = g.node(static_cast<NodeId>(n));
+    const Value &v = g.value(node.output);
+    if (external[node.output] || !looksTemporary(v.name)) {
+      rw.copy(static_cast<NodeId>(n));
+      continue;
+    }
+    std::vector<ValueId> inputs;
+    for (ValueId in : node.inputs)
+      inputs.push_back(rw.map(in));
+    ValueId id = rw.out().addNode(node.op, std::move(inputs), node.attrs, v.type, "", node.loc,
+                                  node.callChain);
+    rw.out().node(rw.out().value(id).producer).note = node.note;
+    rw.setMap(node.output, id);
+  }
+  return rw.finish();
+}
+
 std::vector<std::vector<NodeId>> usersOf(const Graph &g) {
   std::vector<std::vector<NodeId>> users(g.values().size());
   for (size_t n = 0; n < g.nodes().size(); ++n)

@@ -49,6 +49,13 @@ private:
 // Consumers of every value: users[v] lists the nodes reading v (once per input slot).
 std::vector<std::vector<NodeId>> usersOf(const Graph &g);
 
+// The graph with the printer's temporary names (t0, t1, ...: see printedNames) cleared
+// on values that are not inputs, params, outputs or the loss. A graph parsed from
+// printed source has them as real names; clearing them lets passes number new
+// temporaries as they would have in one process, so `nng optimize --a m.nn | nng
+// optimize --b -` prints what `nng optimize --a --b m.nn` prints.
+Graph unnameTemporaries(const Graph &g);
+
 // Whether `v` is an output of the graph or its loss: such values must survive passes.
 std::vector<bool> externallyUsed(const Graph &g);
 
