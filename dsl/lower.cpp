@@ -21,6 +21,7 @@
 #include <limits>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "core/ops/registry.h"
@@ -531,6 +532,10 @@ public:
     size_t before = sink_.diagnostics().size();
     g_.name = model.name;
     Frame top;
+    // Hints, not bounds: a statement binds about one name and makes a few values (a dense
+    // layer makes five); loops and blocks make more, and the graph then grows as usual.
+    top.vars.reserve(model.body.size());
+    g_.reserve(4 * model.body.size(), 3 * model.body.size());
     try {
       execBody(model.body, top);
     } catch (const Stop &) {
@@ -1008,20 +1013,21 @@ private:
     return Val::error();
   }
 
-  // Checks that `v` can be an operand; reports unknown names and non-tensors.
-  bool operand(const Val &v, const std::string &what, const Frame &f) {
+  // Checks that `v` can be an operand; reports unknown names and non-tensors. `what`
+  // ("operator '+'") is a callable: the message is built only for an error.
+  template <typename What> bool operand(const Val &v, const What &what, const Frame &f) {
     switch (v.kind) {
     case Val::Kind::Error: return false;
     case Val::Kind::Name: unknownName(v, f); return false;
     case Val::Kind::Tensor: case Val::Kind::Int: case Val::Kind::Float: return true;
     default:
-      error(v.loc, what + " needs a number or a tensor, got " + describe(v), f);
+      error(v.loc, what() + " needs a number or a tensor, got " + describe(v), f);
       return false;
     }
   }
 
   Val negate(const Val &v, const SourceLoc &loc, const Frame &f) {
-    if (!operand(v, "unary '-'", f))
+    if (!operand(v, [] { return std::string("unary '-'"); }, f))
       return Val::error();
     if (v.kind == Val::Kind::Tensor)
       return emitOp("neg", {v.id}, {}, loc, f);
@@ -1035,7 +1041,7 @@ private:
   }
 
   Val binary(char op, const Val &a, const Val &b, const SourceLoc &loc, const Frame &f) {
-    std::string what = std::string("operator '") + op + "'";
+    auto what = [op] { return std::string("operator '") + op + "'"; };
     bool okA = operand(a, what, f), okB = operand(b, what, f);
     if (!okA || !okB)
       return Val::error();
@@ -1123,13 +1129,24 @@ private:
   // Evaluates a call's arguments in order; nullopt after a misplaced or repeated keyword.
   std::optional<std::vector<EvArg>> evalArgs(const ast::Expr &e, Frame &f, StmtCtx &ctx) {
     std::vector<EvArg> out;
+    out.reserve(e.args.size());
     bool ok = true, keywords = false;
+    // Most calls have a handful of arguments: a scan finds a repeated keyword without
+    // allocating; a set keeps a call with thousands of them linear-logarithmic.
     std::set<std::string> seen;
+    auto seenBefore = [&](const ast::Arg &a) {
+      if (e.args.size() > 8)
+        return !seen.insert(a.key).second;
+      for (const ast::Arg *b = e.args.data(); b != &a; ++b)
+        if (b->key == a.key)
+          return true;
+      return false;
+    };
     for (const ast::Arg &a : e.args) {
       if (a.key.empty() && keywords) {
         error(a.loc, "positional argument after keyword arguments", f);
         ok = false;
-      } else if (!a.key.empty() && !seen.insert(a.key).second) {
+      } else if (!a.key.empty() && seenBefore(a)) {
         error(a.loc, "argument " + inQuotes(a.key) + " is given twice", f);
         ok = false;
       }
@@ -1156,13 +1173,15 @@ private:
   }
 
   bool isSugarCall(const ast::Expr &e, const Frame &f) const {
+    const std::string &c = e.text;
+    if (c == "dense")
+      return true;
+    if (c != "conv2d" && c != "batch_norm" && c != "layer_norm" && c != "embedding")
+      return false;
     std::vector<const ast::Expr *> pos;
     for (const ast::Arg &a : e.args)
       if (a.key.empty())
         pos.push_back(a.value.get());
-    const std::string &c = e.text;
-    if (c == "dense")
-      return true;
     if (c == "conv2d")
       return pos.size() >= 2 && isNumberExpr(*pos[1], f);
     if (c == "batch_norm" || c == "layer_norm")
@@ -1184,7 +1203,9 @@ private:
     return Val::error();
   }
 
-  std::optional<Attr> toAttr(const Val &v, const std::string &what, const Frame &f) {
+  // `what` ("conv2d: attribute 'stride'") is a callable, called only for an error.
+  template <typename What>
+  std::optional<Attr> toAttr(const Val &v, const What &what, const Frame &f) {
     switch (v.kind) {
     case Val::Kind::Error: return std::nullopt;
     case Val::Kind::Int: return Attr::ofInt(v.i);
@@ -1203,7 +1224,7 @@ private:
       return Attr::ofList(std::move(items));
     }
     case Val::Kind::Tensor:
-      error(v.loc, what + " must be a constant, got a tensor", f);
+      error(v.loc, what() + " must be a constant, got a tensor", f);
       return std::nullopt;
     }
     return std::nullopt;
@@ -1244,16 +1265,18 @@ private:
           error(other.loc, def.name + ": attribute " + inQuotes(name) + " is given twice", f);
           ok = false;
         }
-      if (auto attr = toAttr(a.val, def.name + ": attribute " + inQuotes(name), f))
-        attrs[name] = *attr;
+      auto what = [&] { return def.name + ": attribute " + inQuotes(name); };
+      if (auto attr = toAttr(a.val, what, f))
+        attrs[name] = std::move(*attr);
       else
         ok = false;
     }
     for (const EvArg &a : *args) {
       if (a.key.empty())
         continue;
-      if (auto attr = toAttr(a.val, def.name + ": attribute " + inQuotes(a.key), f))
-        attrs[a.key] = *attr;
+      auto what = [&] { return def.name + ": attribute " + inQuotes(a.key); };
+      if (auto attr = toAttr(a.val, what, f))
+        attrs[a.key] = std::move(*attr);
       else
         ok = false;
     }
@@ -1261,8 +1284,6 @@ private:
     std::optional<DType> dtype;
     for (size_t k = 0; k < inputs.size(); ++k) {
       const Val &v = inputs[k]->val;
-      std::string what = def.name + ": input " +
-                         inQuotes(k < def.inputs.size() ? def.inputs[k] : def.inputs.back());
       if (v.kind == Val::Kind::Tensor) {
         if (!dtype)
           dtype = g_.typeOf(v.id).dtype;
@@ -1271,13 +1292,16 @@ private:
         ok = false;
       } else if (!v.isNumber()) {
         if (v.kind != Val::Kind::Error)
-          error(v.loc, what + " must be a tensor, got " + describe(v), f);
+          error(v.loc, def.name + ": input " +
+                           inQuotes(k < def.inputs.size() ? def.inputs[k] : def.inputs.back()) +
+                           " must be a tensor, got " + describe(v), f);
         ok = false;
       }
     }
     if (!ok)
       return Val::error();
     std::vector<ValueId> ids;
+    ids.reserve(inputs.size());
     for (const EvArg *a : inputs) {
       ValueId id = a->val.kind == Val::Kind::Tensor
                        ? a->val.id
@@ -1385,9 +1409,12 @@ private:
                  const Frame &f, const SourceLoc &loc) {
     bool ok = true;
     size_t nPositional = 0;
-    std::vector<std::string> names;
-    for (const SugarParam &p : params)
-      names.push_back(p.name);
+    auto names = [&] {
+      std::vector<std::string> out;
+      for (const SugarParam &p : params)
+        out.push_back(p.name);
+      return out;
+    };
     for (const EvArg &a : args) {
       const SugarParam *p = nullptr;
       if (a.key.empty()) {
@@ -1403,7 +1430,7 @@ private:
             p = &q;
         if (!p) {
           error(a.loc, callee + ": unknown argument " + inQuotes(a.key) +
-                           didYouMean(a.key, names), f);
+                           didYouMean(a.key, names()), f);
           ok = false;
           continue;
         }
@@ -1585,8 +1612,8 @@ private:
   DiagnosticSink &sink_;
   LowerLimits limits_;
   Graph g_;
-  std::set<std::string> reserved_;                  // targets of statements being lowered
-  std::set<std::string> prefixes_;                  // taken by sugar and block calls
+  std::unordered_set<std::string> reserved_;        // targets of statements being lowered
+  std::unordered_set<std::string> prefixes_;        // taken by sugar and block calls
   std::unordered_map<std::string, int64_t> nextSuffix_; // last suffix tried per base name
   std::vector<std::string> active_;                 // blocks being inlined, outermost first
   int64_t steps_ = 0;

@@ -1,4 +1,5 @@
-// Text -> AST, in three stages:
+// Text -> AST. Error-free input takes a fast hand-written path (see "The fast path" below);
+// everything else, and so every diagnostic, goes through ANTLR in three stages:
 // 1. Lex everything with the generated lexer, feeding it one byte per character (so binary
 //    input cannot fail a UTF-8 decode and columns count bytes, as the diagnostics' carets
 //    do). Lexical errors are reported here; the token count and the nesting depth are
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <set>
 #include <utility>
@@ -62,6 +64,59 @@ std::string display(const std::string &s) {
     }
   }
   return "'" + out + "'";
+}
+
+// Fills the Number expression `e` from a literal token (INT, FLOAT, KW_INF, KW_NAN) and
+// its text; a minus sign before it is folded in. Returns the error for a literal out of
+// range, or "".
+std::string numberValue(size_t type, const std::string &digits, bool negative, ast::Expr &e) {
+  e.kind = ast::ExprKind::Number;
+  e.text = (negative ? "-" : "") + digits;
+  switch (type) {
+  case NngParser::INT: {
+    e.isInt = true;
+    // Accumulate the magnitude; the most negative int64 is one more than the largest.
+    uint64_t limit = uint64_t(std::numeric_limits<int64_t>::max()) + (negative ? 1 : 0);
+    uint64_t v = 0;
+    for (char ch : digits) {
+      uint64_t d = static_cast<uint64_t>(ch - '0');
+      if (v > (limit - d) / 10)
+        return "integer literal " + display(e.text) + " is too large";
+      v = v * 10 + d;
+    }
+    e.intValue = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+    e.floatValue = static_cast<double>(e.intValue);
+    return "";
+  }
+  case NngParser::KW_INF:
+    e.floatValue = std::numeric_limits<double>::infinity();
+    break;
+  case NngParser::KW_NAN:
+    e.floatValue = std::numeric_limits<double>::quiet_NaN();
+    break;
+  default:
+    e.floatValue = std::strtod(digits.c_str(), nullptr);
+    // Underflow quietly gives zero or a subnormal; overflow is an error.
+    if (std::isinf(e.floatValue))
+      return "number " + display(e.text) + " is out of range";
+  }
+  if (negative)
+    e.floatValue = -e.floatValue;
+  return "";
+}
+
+// The value of a string token's text: quotes removed, \" \\ \n \t resolved.
+std::string unquoteText(const std::string &raw) {
+  std::string out;
+  for (size_t i = 1; i + 1 < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '\\' && i + 2 < raw.size()) {
+      c = raw[++i];
+      c = c == 'n' ? '\n' : c == 't' ? '\t' : c;
+    }
+    out += c;
+  }
+  return out;
 }
 
 // Collects one file's diagnostics, which flush() hands to the sink sorted by position
@@ -114,6 +169,48 @@ bool isOperandEnd(size_t type) {
     return false;
   }
 }
+
+// Bounds the nesting token by token, before any recursive descent sees the tokens.
+// Brackets open a level; a unary minus sign opens one until its operand ends.
+class NestingBound {
+public:
+  // Takes the next token's type; false when the nesting now exceeds kMaxNesting.
+  bool next(size_t type) {
+    // An operand closes the unary signs before it, unless it is a callee: in
+    // `-f(-f(x))` the outer sign stays open while the parser is inside the call.
+    if (isOperandEnd(lastType_) && type != NngLexer::LPAREN) {
+      depth_ -= unary_.back();
+      unary_.back() = 0;
+    }
+    switch (type) {
+    case NngLexer::LPAREN: case NngLexer::LBRACK: case NngLexer::LBRACE:
+      unary_.push_back(0);
+      ++depth_;
+      break;
+    case NngLexer::RPAREN: case NngLexer::RBRACK: case NngLexer::RBRACE:
+      if (unary_.size() > 1) {
+        depth_ -= 1 + unary_.back();
+        unary_.pop_back();
+      }
+      break;
+    case NngLexer::MINUS:
+      if (!isOperandEnd(lastType_)) {
+        ++unary_.back();
+        ++depth_;
+      }
+      break;
+    default:
+      break;
+    }
+    lastType_ = type;
+    return depth_ <= kMaxNesting;
+  }
+
+private:
+  std::vector<int> unary_{0}; // per open bracket level: pending unary minus signs
+  int depth_ = 1;             // open levels plus pending unary signs
+  size_t lastType_ = antlr4::Token::INVALID_TYPE;
+};
 
 // Friendly names for token types in "expected ..." messages.
 class Expectation {
@@ -484,72 +581,516 @@ private:
   }
 
   void number(antlr4::Token *t, bool negative, ast::Expr &e) {
-    e.kind = ast::ExprKind::Number;
-    std::string digits = expect_.textOf(t);
-    e.text = (negative ? "-" : "") + digits;
-    switch (t->getType()) {
-    case NngParser::INT: {
-      e.isInt = true;
-      // Accumulate the magnitude; the most negative int64 is one more than the largest.
-      uint64_t limit = uint64_t(std::numeric_limits<int64_t>::max()) + (negative ? 1 : 0);
-      uint64_t v = 0;
-      for (char ch : digits) {
-        uint64_t d = static_cast<uint64_t>(ch - '0');
-        if (v > (limit - d) / 10) {
-          errors_.report(t->getLine(), t->getCharPositionInLine() + 1,
-                         "integer literal " + display(e.text) + " is too large");
-          return;
-        }
-        v = v * 10 + d;
-      }
-      e.intValue = negative ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
-      e.floatValue = static_cast<double>(e.intValue);
-      return;
-    }
-    case NngParser::KW_INF:
-      e.floatValue = std::numeric_limits<double>::infinity();
-      break;
-    case NngParser::KW_NAN:
-      e.floatValue = std::numeric_limits<double>::quiet_NaN();
-      break;
-    default: {
-      e.floatValue = std::strtod(digits.c_str(), nullptr);
-      // Underflow quietly gives zero or a subnormal; overflow is an error.
-      if (std::isinf(e.floatValue)) {
-        errors_.report(t->getLine(), t->getCharPositionInLine() + 1,
-                       "number " + display(e.text) + " is out of range");
-        return;
-      }
-    }
-    }
-    if (negative)
-      e.floatValue = -e.floatValue;
+    std::string err = numberValue(t->getType(), expect_.textOf(t), negative, e);
+    if (!err.empty())
+      errors_.report(t->getLine(), t->getCharPositionInLine() + 1, err);
   }
 
-  // The value of a string token: quotes removed, \" \\ \n \t resolved.
-  std::string unquote(antlr4::Token *t) const {
-    std::string raw = expect_.textOf(t);
-    std::string out;
-    for (size_t i = 1; i + 1 < raw.size(); ++i) {
-      char c = raw[i];
-      if (c == '\\' && i + 2 < raw.size()) {
-        c = raw[++i];
-        c = c == 'n' ? '\n' : c == 't' ? '\t' : c;
-      }
-      out += c;
-    }
-    return out;
-  }
+  std::string unquote(antlr4::Token *t) const { return unquoteText(expect_.textOf(t)); }
 
   std::string file_;
   const Expectation &expect_;
   ErrorCollector &errors_;
 };
 
+// ---------------------------------------------------------------------------------------
+// The fast path: a hand-written lexer and recursive-descent parser for the same grammar
+// (Nng.g4) that builds the AST directly. ANTLR's generic machinery (a heap token and a
+// parse-tree context per rule, dynamic casts to walk it) costs about a microsecond per
+// token, which a 100,000-node model pays a million times. The fast path accepts only
+// input that is free of errors: at anything else (a stray byte, a syntax error, a literal
+// out of range, a limit reached) it declines and the ANTLR path parses the file again, so
+// every diagnostic still comes from the ANTLR path and reads exactly as before. Input the
+// fast path accepts yields the AST the ANTLR path builds (tests compare the two).
+
+// Thrown by the fast path to hand the input over to the ANTLR path.
+struct Decline {};
+
+struct Lexeme {
+  size_t type;       // NngLexer's token types; antlr4::Token::EOF at the end
+  uint32_t start;    // byte offsets into the text, `stop` inclusive as in ANTLR
+  uint32_t stop;
+  int line, col;     // col 1-based
+};
+
+bool isIdentStart(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+bool isIdentChar(unsigned char c) { return isIdentStart(c) || (c >= '0' && c <= '9'); }
+bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+// The lexer's keywords; a dotted name is never one.
+size_t keywordType(const char *p, size_t n) {
+  static const std::pair<const char *, size_t> kKeywords[] = {
+      {"import", NngLexer::IMPORT}, {"const", NngLexer::CONST},     {"block", NngLexer::BLOCK},
+      {"model", NngLexer::MODEL},   {"input", NngLexer::INPUT},     {"param", NngLexer::PARAM},
+      {"buffer", NngLexer::BUFFER}, {"repeat", NngLexer::REPEAT},   {"output", NngLexer::OUTPUT},
+      {"minimize", NngLexer::MINIMIZE}, {"return", NngLexer::RETURN},
+      {"true", NngLexer::KW_TRUE},  {"false", NngLexer::KW_FALSE},  {"inf", NngLexer::KW_INF},
+      {"nan", NngLexer::KW_NAN}};
+  for (const auto &[word, type] : kKeywords)
+    if (std::strlen(word) == n && std::memcmp(word, p, n) == 0)
+      return type;
+  return NngLexer::NAME;
+}
+
+// The tokens of `text` as NngLexer makes them (longest match, keywords before names), or
+// Decline at anything the lexer would report, or when the token count or the nesting
+// exceeds its limit.
+std::vector<Lexeme> lexFast(const std::string &text) {
+  std::vector<Lexeme> out;
+  out.reserve(text.size() / 3 + 16);
+  const auto *s = reinterpret_cast<const unsigned char *>(text.data());
+  const size_t n = text.size();
+  size_t i = 0, lineStart = 0;
+  int line = 1;
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0)
+    i = 3; // a byte order mark reads as spaces
+  NestingBound nesting;
+  auto push = [&](size_t type, size_t start, size_t end) {
+    if (out.size() >= kMaxTokens || !nesting.next(type))
+      throw Decline();
+    out.push_back(Lexeme{type, static_cast<uint32_t>(start), static_cast<uint32_t>(end - 1),
+                         line, static_cast<int>(start - lineStart) + 1});
+  };
+  while (i < n) {
+    unsigned char c = s[i];
+    size_t start = i;
+    switch (c) {
+    case '\n':
+      ++line;
+      lineStart = ++i;
+      continue;
+    case ' ': case '\t': case '\r': case '\f':
+      ++i;
+      continue;
+    case '#':
+      while (i < n && s[i] != '\n' && s[i] != '\r')
+        ++i;
+      continue;
+    case '/':
+      if (i + 1 < n && s[i + 1] == '/') {
+        while (i < n && s[i] != '\n' && s[i] != '\r')
+          ++i;
+        continue;
+      }
+      push(NngLexer::SLASH, start, ++i);
+      continue;
+    case '(': push(NngLexer::LPAREN, start, ++i); continue;
+    case ')': push(NngLexer::RPAREN, start, ++i); continue;
+    case '[': push(NngLexer::LBRACK, start, ++i); continue;
+    case ']': push(NngLexer::RBRACK, start, ++i); continue;
+    case '{': push(NngLexer::LBRACE, start, ++i); continue;
+    case '}': push(NngLexer::RBRACE, start, ++i); continue;
+    case ',': push(NngLexer::COMMA, start, ++i); continue;
+    case ';': push(NngLexer::SEMI, start, ++i); continue;
+    case ':': push(NngLexer::COLON, start, ++i); continue;
+    case '=': push(NngLexer::ASSIGN, start, ++i); continue;
+    case '+': push(NngLexer::PLUS, start, ++i); continue;
+    case '-': push(NngLexer::MINUS, start, ++i); continue;
+    case '*': push(NngLexer::STAR, start, ++i); continue;
+    case '@': push(NngLexer::AT, start, ++i); continue;
+    case '"':
+      for (++i;; ++i) {
+        if (i >= n || s[i] == '\n' || s[i] == '\r')
+          throw Decline(); // unterminated
+        if (s[i] == '"')
+          break;
+        if (s[i] == '\\') {
+          if (i + 1 >= n || s[i + 1] == '\n' || s[i + 1] == '\r')
+            throw Decline();
+          ++i;
+        }
+      }
+      push(NngLexer::STRING, start, ++i);
+      continue;
+    default:
+      break;
+    }
+    if (isIdentStart(c)) {
+      bool dotted = false;
+      for (++i; i < n && isIdentChar(s[i]); ++i) {
+      }
+      while (i + 1 < n && s[i] == '.' && isIdentStart(s[i + 1])) {
+        dotted = true;
+        for (i += 2; i < n && isIdentChar(s[i]); ++i) {
+        }
+      }
+      push(dotted ? NngLexer::NAME : keywordType(text.data() + start, i - start), start, i);
+      continue;
+    }
+    if (isDigit(c)) {
+      while (i < n && isDigit(s[i]))
+        ++i;
+      size_t type = NngLexer::INT;
+      if (i + 1 < n && s[i] == '.' && isDigit(s[i + 1])) {
+        type = NngLexer::FLOAT;
+        for (i += 2; i < n && isDigit(s[i]); ++i) {
+        }
+      }
+      // An exponent only when digits follow: `1e` is the integer 1 and the name e.
+      if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t j = i + 1;
+        if (j < n && (s[j] == '+' || s[j] == '-'))
+          ++j;
+        if (j < n && isDigit(s[j])) {
+          type = NngLexer::FLOAT;
+          for (i = j; i < n && isDigit(s[i]); ++i) {
+          }
+        }
+      }
+      push(type, start, i);
+      continue;
+    }
+    throw Decline(); // a character no token starts with
+  }
+  // EOF sits at the end of the text, as ANTLR's does.
+  if (out.size() >= kMaxTokens)
+    throw Decline();
+  out.push_back(Lexeme{antlr4::Token::EOF, static_cast<uint32_t>(n), static_cast<uint32_t>(n - 1),
+                       line, static_cast<int>(n - lineStart) + 1});
+  return out;
+}
+
+// Recursive descent over the fast lexer's tokens, rule by rule as in Nng.g4, building
+// what Builder builds from ANTLR's tree. Any unexpected token: Decline.
+class FastParser {
+public:
+  FastParser(const std::string &file, const std::string &text, std::vector<Lexeme> tokens)
+      : file_(file), text_(text), toks_(std::move(tokens)), semis_(toks_.size(), 0) {
+    // Statements end with ';' (or a repeat's '}'), so the ';' directly inside a pair of
+    // braces bound the statements of that body: reserving them spares a large model's
+    // body its reallocations.
+    std::vector<size_t> open;
+    for (size_t i = 0; i < toks_.size(); ++i) {
+      size_t type = toks_[i].type;
+      if (type == NngLexer::LBRACE)
+        open.push_back(i);
+      else if (type == NngLexer::RBRACE && !open.empty())
+        open.pop_back();
+      else if (type == NngLexer::SEMI && !open.empty())
+        ++semis_[open.back()];
+    }
+  }
+
+  ast::File file() {
+    ast::File out;
+    out.path = file_;
+    while (peek() != antlr4::Token::EOF) {
+      switch (peek()) {
+      case NngLexer::IMPORT: {
+        SourceLoc at = loc(take());
+        out.imports.push_back(ast::Import{unquoteText(text(expect(NngLexer::STRING))), at});
+        expect(NngLexer::SEMI);
+        break;
+      }
+      case NngLexer::CONST: {
+        take();
+        const Lexeme &name = expect(NngLexer::NAME);
+        expect(NngLexer::ASSIGN);
+        ast::ExprPtr value = expr();
+        expect(NngLexer::SEMI);
+        out.consts.push_back(ast::Const{text(name), loc(name), std::move(value)});
+        break;
+      }
+      case NngLexer::BLOCK: {
+        take();
+        ast::Block b;
+        const Lexeme &name = expect(NngLexer::NAME);
+        b.name = text(name);
+        b.loc = loc(name);
+        expect(NngLexer::LPAREN);
+        if (peek() == NngLexer::NAME) {
+          b.params.push_back(ref(take()));
+          while (accept(NngLexer::COMMA))
+            b.params.push_back(ref(expect(NngLexer::NAME)));
+        }
+        expect(NngLexer::RPAREN);
+        b.body = body();
+        out.blocks.push_back(std::move(b));
+        break;
+      }
+      case NngLexer::MODEL: {
+        take();
+        const Lexeme &name = expect(NngLexer::NAME);
+        out.models.push_back(ast::Model{text(name), loc(name), body()});
+        break;
+      }
+      default:
+        throw Decline();
+      }
+    }
+    return out;
+  }
+
+private:
+  size_t peek(size_t ahead = 0) const {
+    size_t k = std::min(pos_ + ahead, toks_.size() - 1);
+    return toks_[k].type;
+  }
+  const Lexeme &take() {
+    const Lexeme &t = toks_[pos_];
+    if (t.type != antlr4::Token::EOF)
+      ++pos_;
+    return t;
+  }
+  const Lexeme &expect(size_t type) {
+    if (peek() != type)
+      throw Decline();
+    return take();
+  }
+  bool accept(size_t type) {
+    if (peek() != type)
+      return false;
+    take();
+    return true;
+  }
+
+  SourceLoc loc(const Lexeme &t) const { return SourceLoc{file_, t.line, t.col}; }
+  std::string text(const Lexeme &t) const { return text_.substr(t.start, t.stop - t.start + 1); }
+  ast::NameRef ref(const Lexeme &t) const { return ast::NameRef{text(t), loc(t)}; }
+
+  // '{' stmt* '}'
+  std::vector<ast::Stmt> body() {
+    size_t open = pos_;
+    expect(NngLexer::LBRACE);
+    std::vector<ast::Stmt> out;
+    out.reserve(semis_[open]);
+    while (!accept(NngLexer::RBRACE))
+      out.push_back(stmt());
+    return out;
+  }
+
+  ast::Stmt stmt() {
+    ast::Stmt s;
+    const Lexeme &first = take();
+    s.loc = loc(first);
+    switch (first.type) {
+    case NngLexer::INPUT:
+      s.kind = ast::StmtKind::Input;
+      s.target = ref(expect(NngLexer::NAME));
+      expect(NngLexer::COLON);
+      s.type = type();
+      break;
+    case NngLexer::PARAM: case NngLexer::BUFFER:
+      s.kind = first.type == NngLexer::BUFFER ? ast::StmtKind::Buffer : ast::StmtKind::Param;
+      s.target = ref(expect(NngLexer::NAME));
+      expect(NngLexer::COLON);
+      s.type = type();
+      if (accept(NngLexer::ASSIGN)) {
+        ast::InitExpr ie;
+        const Lexeme &kind = expect(NngLexer::NAME);
+        ie.kind = text(kind);
+        ie.loc = loc(kind);
+        if (accept(NngLexer::LPAREN))
+          ie.args = exprList(NngLexer::RPAREN);
+        s.init = std::move(ie);
+      }
+      break;
+    case NngLexer::NAME:
+      s.kind = ast::StmtKind::Assign;
+      s.target = ref(first);
+      if (accept(NngLexer::COLON))
+        s.type = type();
+      expect(NngLexer::ASSIGN);
+      s.value = expr();
+      break;
+    case NngLexer::REPEAT:
+      s.kind = ast::StmtKind::Repeat;
+      s.value = expr();
+      s.body = body();
+      return s; // no ';'
+    case NngLexer::OUTPUT:
+      s.kind = ast::StmtKind::Output;
+      s.outputs.push_back(ref(expect(NngLexer::NAME)));
+      while (accept(NngLexer::COMMA))
+        s.outputs.push_back(ref(expect(NngLexer::NAME)));
+      break;
+    case NngLexer::MINIMIZE:
+      s.kind = ast::StmtKind::Minimize;
+      s.target = ref(expect(NngLexer::NAME));
+      break;
+    case NngLexer::RETURN:
+      s.kind = ast::StmtKind::Return;
+      s.value = expr();
+      break;
+    default:
+      throw Decline();
+    }
+    expect(NngLexer::SEMI);
+    return s;
+  }
+
+  // NAME '[' (expr (',' expr)*)? ']'
+  ast::TypeExpr type() {
+    ast::TypeExpr t;
+    const Lexeme &name = expect(NngLexer::NAME);
+    t.dtype = text(name);
+    t.loc = loc(name);
+    expect(NngLexer::LBRACK);
+    t.dims = exprList(NngLexer::RBRACK);
+    return t;
+  }
+
+  // (expr (',' expr)*)? close, the opening bracket already taken.
+  std::vector<ast::ExprPtr> exprList(size_t close) {
+    std::vector<ast::ExprPtr> out;
+    if (accept(close))
+      return out;
+    out.push_back(expr());
+    while (accept(NngLexer::COMMA))
+      out.push_back(expr());
+    expect(close);
+    return out;
+  }
+
+  // Binary precedence of a token: + - 1, * / 2, @ 3; 0 for anything else.
+  static int precedence(size_t type) {
+    switch (type) {
+    case NngLexer::PLUS: case NngLexer::MINUS: return 1;
+    case NngLexer::STAR: case NngLexer::SLASH: return 2;
+    case NngLexer::AT: return 3;
+    default: return 0;
+    }
+  }
+
+  // One level of left-associative operators, kept as a flat chain as Builder does; a
+  // parenthesized operand stays one operand.
+  ast::ExprPtr expr(int level = 1) {
+    ast::ExprPtr first = level > 3 ? unary() : expr(level + 1);
+    if (precedence(peek()) != level)
+      return first;
+    auto e = std::make_unique<ast::Expr>();
+    e->kind = ast::ExprKind::Binary;
+    e->loc = first->loc;
+    e->operands.push_back(std::move(first));
+    while (precedence(peek()) == level) {
+      const Lexeme &op = take();
+      e->ops.push_back(text_[op.start]);
+      e->opLocs.push_back(loc(op));
+      e->operands.push_back(level > 2 ? unary() : expr(level + 1));
+    }
+    return e;
+  }
+
+  static bool isNumberToken(size_t type) {
+    return type == NngLexer::INT || type == NngLexer::FLOAT || type == NngLexer::KW_INF ||
+           type == NngLexer::KW_NAN;
+  }
+
+  // Unary minus binds tighter than every binary operator; directly before a number
+  // literal it is folded into the literal.
+  ast::ExprPtr unary() {
+    if (peek() != NngLexer::MINUS)
+      return primary();
+    const Lexeme &minus = take();
+    if (isNumberToken(peek()))
+      return number(take(), &minus);
+    auto e = std::make_unique<ast::Expr>();
+    e->kind = ast::ExprKind::Neg;
+    e->loc = loc(minus);
+    e->operands.push_back(unary());
+    return e;
+  }
+
+  ast::ExprPtr number(const Lexeme &t, const Lexeme *minus) {
+    auto e = std::make_unique<ast::Expr>();
+    e->loc = loc(minus ? *minus : t);
+    if (!numberValue(t.type, text(t), minus != nullptr, *e).empty())
+      throw Decline();
+    return e;
+  }
+
+  ast::ExprPtr primary() {
+    const Lexeme &t = take();
+    if (isNumberToken(t.type))
+      return number(t, nullptr);
+    if (t.type == NngLexer::LPAREN) {
+      ast::ExprPtr inner = expr();
+      expect(NngLexer::RPAREN);
+      return inner;
+    }
+    auto e = std::make_unique<ast::Expr>();
+    e->loc = loc(t);
+    switch (t.type) {
+    case NngLexer::NAME:
+      e->text = text(t);
+      if (!accept(NngLexer::LPAREN)) {
+        e->kind = ast::ExprKind::Name;
+        break;
+      }
+      e->kind = ast::ExprKind::Call;
+      if (!accept(NngLexer::RPAREN)) {
+        do
+          e->args.push_back(arg());
+        while (accept(NngLexer::COMMA));
+        expect(NngLexer::RPAREN);
+      }
+      break;
+    case NngLexer::STRING:
+      e->kind = ast::ExprKind::String;
+      e->text = unquoteText(text(t));
+      break;
+    case NngLexer::KW_TRUE: case NngLexer::KW_FALSE:
+      e->kind = ast::ExprKind::Bool;
+      e->boolValue = t.type == NngLexer::KW_TRUE;
+      break;
+    case NngLexer::LBRACK:
+      e->kind = ast::ExprKind::List;
+      e->operands = exprList(NngLexer::RBRACK);
+      break;
+    default:
+      throw Decline();
+    }
+    return e;
+  }
+
+  // (NAME '=')? expr
+  ast::Arg arg() {
+    ast::Arg a;
+    if (peek() == NngLexer::NAME && peek(1) == NngLexer::ASSIGN) {
+      const Lexeme &key = take();
+      take();
+      a.key = text(key);
+      a.loc = loc(key);
+      a.value = expr();
+    } else {
+      a.value = expr();
+      a.loc = a.value->loc;
+    }
+    return a;
+  }
+
+  const std::string &file_;
+  const std::string &text_;
+  std::vector<Lexeme> toks_;
+  std::vector<uint32_t> semis_; // per '{' token: the ';' directly inside its body
+  size_t pos_ = 0;
+};
+
 } // namespace
+
+std::optional<ast::File> parseSourceFast(const std::string &file, const std::string &text) {
+  if (text.size() > kMaxSourceBytes)
+    return std::nullopt;
+  try {
+    return FastParser(file, text, lexFast(text)).file();
+  } catch (const Decline &) {
+    return std::nullopt;
+  }
+}
 
 std::optional<ast::File> parseSource(const std::string &file, const std::string &text,
                                      DiagnosticSink &sink) {
+  if (std::optional<ast::File> parsed = parseSourceFast(file, text)) {
+    sink.addSource(file, text);
+    return parsed;
+  }
+  return parseSourceWithAntlr(file, text, sink);
+}
+
+std::optional<ast::File> parseSourceWithAntlr(const std::string &file, const std::string &text,
+                                              DiagnosticSink &sink) {
   sink.addSource(file, text);
   if (text.size() > kMaxSourceBytes) {
     sink.error(SourceLoc{file, 0, 0}, "file is too large (" + std::to_string(text.size()) +
@@ -568,9 +1109,7 @@ std::optional<ast::File> parseSource(const std::string &file, const std::string 
   auto run = [&]() -> std::optional<ast::File> {
     // Stage 1: lex, report lexical errors, bound the size and the nesting.
     std::vector<std::unique_ptr<antlr4::Token>> tokens;
-    std::vector<int> unary{0}; // per open bracket level: pending unary minus signs
-    int depth = 1;             // open levels plus pending unary signs
-    size_t lastType = antlr4::Token::INVALID_TYPE;
+    NestingBound nesting;
     size_t lastErrorEnd = std::numeric_limits<size_t>::max();
     bool afterError = false;
     for (;;) {
@@ -601,39 +1140,12 @@ std::optional<ast::File> parseSource(const std::string &file, const std::string 
                       "file is too long (more than " + std::to_string(kMaxTokens) + " tokens)");
         return std::nullopt;
       }
-      // An operand closes the unary signs before it, unless it is a callee: in
-      // `-f(-f(x))` the outer sign stays open while the parser is inside the call.
-      if (isOperandEnd(lastType) && type != NngLexer::LPAREN) {
-        depth -= unary.back();
-        unary.back() = 0;
-      }
-      switch (type) {
-      case NngLexer::LPAREN: case NngLexer::LBRACK: case NngLexer::LBRACE:
-        unary.push_back(0);
-        ++depth;
-        break;
-      case NngLexer::RPAREN: case NngLexer::RBRACK: case NngLexer::RBRACE:
-        if (unary.size() > 1) {
-          depth -= 1 + unary.back();
-          unary.pop_back();
-        }
-        break;
-      case NngLexer::MINUS:
-        if (!isOperandEnd(lastType)) {
-          ++unary.back();
-          ++depth;
-        }
-        break;
-      default:
-        break;
-      }
-      if (depth > kMaxNesting) {
+      if (!nesting.next(type)) {
         errors.report(t->getLine(), t->getCharPositionInLine() + 1,
                       "expression nested too deeply (limit " + std::to_string(kMaxNesting) +
                           ")");
         return std::nullopt;
       }
-      lastType = type;
       tokens.push_back(std::move(t));
       if (type == antlr4::Token::EOF)
         break;

@@ -25,4 +25,12 @@ constexpr int kMaxNesting = 256;
 std::optional<ast::File> parseSource(const std::string &file, const std::string &text,
                                      DiagnosticSink &sink);
 
+// The two ways parseSource parses, for tests that compare them. parseSourceFast is a
+// hand-written lexer and parser that accepts only error-free input (nullopt, and nothing
+// reported, for anything else); parseSourceWithAntlr parses any input with the generated
+// parser and reports every problem. Where the fast path accepts, both build the same AST.
+std::optional<ast::File> parseSourceFast(const std::string &file, const std::string &text);
+std::optional<ast::File> parseSourceWithAntlr(const std::string &file, const std::string &text,
+                                              DiagnosticSink &sink);
+
 } // namespace nng::dsl

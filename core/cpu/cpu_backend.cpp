@@ -10,6 +10,8 @@
 #include <functional>
 #include <map>
 
+#include "core/cpu/kernels/fused.h"
+#include "core/cpu/kernels/half.h"
 #include "core/cpu/kernels/kernels.h"
 
 namespace nng {
@@ -384,74 +386,119 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   k["embedding"] = [embedding](const Call &c) { embedding(c, 0, true); };
   k["embedding_grad"] = [embedding](const Call &c) { embedding(c, 2, false); };
 
+  // Fused ops (core/passes/fuse.cpp). The forward keeps no pre-activation: the
+  // graph has no place for it, and the backward differentiates relu, sigmoid and tanh
+  // from y (the fuse pass leaves gelu outside fused_dense in training graphs).
   k["fused_dense"] = [](const Call &c) {
     int64_t kdim = c.in[1].shape[0], n = c.in[1].shape[1], m = c.n(0) / std::max<int64_t>(kdim, 1);
-    auto preact = scratch<T>(m * n);
-    cpu::fused_dense_fwd<T>(c.o<T>(), preact.data(), c.x<T>(0), c.x<T>(1), c.x<T>(2), m, kdim, n,
+    cpu::fused_dense_fwd<T>(c.o<T>(), nullptr, c.x<T>(0), c.x<T>(1), c.x<T>(2), m, kdim, n,
                             activationOf(c.s("act")));
   };
   k["fused_dense_grad"] = [](const Call &c) {
     int64_t kdim = c.in[3].shape[0], n = c.in[3].shape[1], m = c.n(2) / std::max<int64_t>(kdim, 1);
-    auto ws = scratch<T>(m * n);
-    // y is the forward output (input 1); the kernel recomputes the pre-activation
-    // only where the activation's derivative needs it (gelu).
-    cpu::fused_dense_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
-                            c.x<T>(2), c.x<T>(3), c.x<T>(4), c.x<T>(1), nullptr, m, kdim, n,
-                            activationOf(c.s("act")), ws.data());
+    const cpu::Activation act = activationOf(c.s("act"));
+    // The bias gradient: mask and column sums in one pass over dy and y.
+    if (c.wrt() == 2 && act != cpu::Activation::Gelu)
+      return cpu::fused_dense_bias_bwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), m, n, act);
+    T *ws = act == cpu::Activation::None ? nullptr : cpu::reusableWorkspace<T>(m * n);
+    if (act == cpu::Activation::Gelu) {
+      // Recomputes the pre-activation (one more GEMM) into the workspace, then dz.
+      cpu::fused_dense_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.gradFor<T>(2), c.x<T>(0),
+                              c.x<T>(2), c.x<T>(3), c.x<T>(4), c.x<T>(1), nullptr, m, kdim, n,
+                              act, ws);
+      return;
+    }
+    // dz = dy * act'(y) (dy itself for none), then one GEMM: dx = dz w^T, dw = x^T dz.
+    const T *dz = c.x<T>(0);
+    if (ws) {
+      cpu::fused_dense_act_bwd<T>(ws, c.x<T>(0), c.x<T>(1), m, n, act);
+      dz = ws;
+    }
+    if (c.wrt() == 0)
+      cpu::gemm<T>(c.o<T>(), dz, c.x<T>(3), m, kdim, n, false, true, T(1), T(0));
+    else
+      cpu::gemm<T>(c.o<T>(), c.x<T>(2), dz, kdim, n, m, true, false, T(1), T(0));
+  };
+  k["fused_elementwise"] = [](const Call &c) {
+    const cpu::ChainProgram &p = cpu::chainProgram(c.s("chain"), c.in.size());
+    std::vector<const T *> xs;
+    std::vector<Dims> shapes;
+    for (size_t j = 0; j < c.in.size(); ++j) {
+      xs.push_back(c.x<T>(j));
+      shapes.push_back(c.dims(j));
+    }
+    cpu::fused_elementwise_fwd<T>(c.o<T>(), Dims::of(c.out.shape), xs.data(), shapes.data(),
+                                  static_cast<int>(xs.size()), p);
   };
 
   // Optimizer updates: the param (input 0) and the state buffers change in place; lr
   // and the 1-based step are f64 scalars.
   auto mut = [](const Call &c, size_t i) { return static_cast<T *>(c.in.at(i).data); };
   auto scalar = [](const Call &c, size_t i) { return *c.in.at(i).as<double>(); };
-  k["sgd_update"] = [mut, scalar](const Call &c) {
+  // Loss scaling: an optional last input `finite` (bool) false skips the step.
+  auto skipped = [](const Call &c, size_t finite) {
+    return c.in.size() > finite && *c.in[finite].as<uint8_t>() == 0;
+  };
+  k["sgd_update"] = [mut, scalar, skipped](const Call &c) {
+    if (skipped(c, 5))
+      return;
     cpu::sgd_step<T>(mut(c, 0), mut(c, 2), c.x<T>(1), c.n(0), static_cast<int64_t>(scalar(c, 4)),
                      scalar(c, 3), c.f("momentum"), 0.0, c.f("weight_decay"),
                      c.node.attrs.at("nesterov").b);
   };
-  k["adam_update"] = [mut, scalar](const Call &c) {
+  k["adam_update"] = [mut, scalar, skipped](const Call &c) {
+    if (skipped(c, 6))
+      return;
     const auto step = static_cast<int64_t>(scalar(c, 5));
     auto update = c.node.attrs.at("decoupled").b ? cpu::adamw_step<T> : cpu::adam_step<T>;
     update(mut(c, 0), mut(c, 2), mut(c, 3), c.x<T>(1), c.n(0), step, scalar(c, 4), c.f("beta1"),
            c.f("beta2"), c.f("eps"), c.f("weight_decay"));
   };
+  k["all_finite"] = [](const Call &c) {
+    bool finite = true;
+    for (const Tensor &t : c.in)
+      finite = finite && (t.dtype == DType::F64 ? cpu::all_finite(t.as<double>(), t.elements())
+                                                : cpu::all_finite(t.as<float>(), t.elements()));
+    *c.o<uint8_t>() = finite ? 1 : 0;
+  };
+  // The scale (input 0, the output's buffer) and good_steps change in place; f32[].
+  k["loss_scale_update"] = [](const Call &c) {
+    cpu::loss_scale_update(static_cast<float *>(c.in.at(0).data),
+                           static_cast<float *>(c.in.at(1).data), *c.x<uint8_t>(2) != 0,
+                           c.f("growth"), c.f("backoff"), c.i("interval"));
+  };
   return k;
 }
 
-// cast between any of f32, f64, i32, i64, bool; f16/bf16 are stored as 16-bit words.
+// cast between any of f32, f64, i32, i64, bool, f16, bf16. f16/bf16 are stored as f32
+// (cpu/kernels/half.h): a cast to them converts to f32, then rounds.
 void runCast(const Tensor &x, Tensor &y) {
   const int64_t n = x.elements();
+  const DType from = cpu::storageDType(x.dtype), to = cpu::storageDType(y.dtype);
+  auto fail = [&]() {
+    throw UserError(std::string("cpu: cast from ") + dtypeName(x.dtype) + " to " +
+                    dtypeName(y.dtype) + " is not supported");
+  };
   auto viaDouble = [&](auto *out) {
     using O = std::remove_pointer_t<decltype(out)>;
-    switch (x.dtype) {
+    switch (from) {
     case DType::F32: cpu::cast_fwd<O, float>(out, x.as<float>(), n); return;
     case DType::F64: cpu::cast_fwd<O, double>(out, x.as<double>(), n); return;
     case DType::I32: cpu::cast_fwd<O, int32_t>(out, x.as<int32_t>(), n); return;
     case DType::I64: cpu::cast_fwd<O, int64_t>(out, x.as<int64_t>(), n); return;
     case DType::Bool: cpu::cast_fwd<O, uint8_t>(out, x.as<uint8_t>(), n); return;
-    default: break;
+    default: fail();
     }
-    throw UserError(std::string("cpu: cast from ") + dtypeName(x.dtype) + " to " +
-                    dtypeName(y.dtype) + " is not supported");
   };
-  if (x.dtype == DType::F32 && y.dtype == DType::F16)
-    return cpu::cast_f32_to_f16_fwd(y.as<uint16_t>(), x.as<float>(), n);
-  if (x.dtype == DType::F16 && y.dtype == DType::F32)
-    return cpu::cast_f16_to_f32_fwd(y.as<float>(), x.as<uint16_t>(), n);
-  if (x.dtype == DType::F32 && y.dtype == DType::BF16)
-    return cpu::cast_f32_to_bf16_fwd(y.as<uint16_t>(), x.as<float>(), n);
-  if (x.dtype == DType::BF16 && y.dtype == DType::F32)
-    return cpu::cast_bf16_to_f32_fwd(y.as<float>(), x.as<uint16_t>(), n);
-  switch (y.dtype) {
-  case DType::F32: return viaDouble(y.as<float>());
-  case DType::F64: return viaDouble(y.as<double>());
-  case DType::I32: return viaDouble(y.as<int32_t>());
-  case DType::I64: return viaDouble(y.as<int64_t>());
-  case DType::Bool: return viaDouble(y.as<uint8_t>());
-  default:
-    throw UserError(std::string("cpu: cast from ") + dtypeName(x.dtype) + " to " +
-                    dtypeName(y.dtype) + " is not supported");
+  switch (to) {
+  case DType::F32: viaDouble(y.as<float>()); break;
+  case DType::F64: viaDouble(y.as<double>()); break;
+  case DType::I32: viaDouble(y.as<int32_t>()); break;
+  case DType::I64: viaDouble(y.as<int64_t>()); break;
+  case DType::Bool: viaDouble(y.as<uint8_t>()); break;
+  default: fail();
   }
+  cpu::roundToDType(y.dtype, y.as<float>(), n);
 }
 
 class CpuBackend final : public Backend {
@@ -459,6 +506,7 @@ public:
   CpuBackend() : f32_(kernelTable<float>()), f64_(kernelTable<double>()) {}
 
   std::string name() const override { return "cpu"; }
+  size_t storageBytes(DType t) const override { return cpu::storageBytes(t); }
   void *allocate(size_t bytes) override {
     // 64-byte alignment: whole cache lines, and what AVX loads like.
     void *p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
@@ -484,6 +532,9 @@ public:
     if (output.elements() == 0)
       return;
     it->second(Call{node, inputs, output, ctx});
+    // Half precision emulation: the kernel computed in f32; keep what f16/bf16 keeps.
+    if (cpu::isHalf(output.dtype))
+      cpu::roundToDType(output.dtype, output.as<float>(), output.elements());
   }
 
   double sumSquares(const Tensor &t) override {

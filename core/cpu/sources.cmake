@@ -11,6 +11,8 @@ list(APPEND NNG_CORE_SOURCES
   cpu/kernels/conv.cpp
   cpu/kernels/norm.cpp
   cpu/kernels/nn.cpp
-  cpu/kernels/optim.cpp)
+  cpu/kernels/optim.cpp
+  cpu/kernels/half.cpp)
 list(APPEND NNG_CORE_SOURCES cpu/cpu_backend.cpp)
 list(APPEND NNG_CORE_SOURCES cpu/blas_core.cpp)
+list(APPEND NNG_CORE_SOURCES cpu/kernels/fused.cpp)

@@ -19,8 +19,8 @@ std::string Initializer::str() const {
 ValueId Graph::addValue(Value v) {
   auto id = static_cast<ValueId>(values_.size());
   if (!v.name.empty()) {
-    NNG_CHECK(byName_.count(v.name) == 0, "duplicate value name " + v.name);
-    byName_[v.name] = id;
+    bool fresh = byName_.emplace(v.name, id).second;
+    NNG_CHECK(fresh, "duplicate value name " + v.name);
   }
   values_.push_back(std::move(v));
   return id;
@@ -74,6 +74,12 @@ ValueId Graph::addNode(const std::string &op, std::vector<ValueId> inputs, AttrM
   return id;
 }
 
+void Graph::reserve(size_t values, size_t nodes) {
+  values_.reserve(values);
+  nodes_.reserve(nodes);
+  byName_.reserve(values);
+}
+
 ValueId Graph::find(const std::string &name) const {
   auto it = byName_.find(name);
   return it == byName_.end() ? kNone : it->second;
@@ -85,8 +91,8 @@ void Graph::rename(ValueId id, const std::string &name) {
     byName_.erase(v.name);
   v.name = name;
   if (!name.empty()) {
-    NNG_CHECK(byName_.count(name) == 0, "rename to a taken name " + name);
-    byName_[name] = id;
+    bool fresh = byName_.emplace(name, id).second;
+    NNG_CHECK(fresh, "rename to a taken name " + name);
   }
 }
 

@@ -69,6 +69,10 @@ public:
                   const TensorType &type, const std::string &name = "", const SourceLoc &loc = {},
                   std::vector<std::string> callChain = {});
 
+  // Makes room for `values` values and `nodes` nodes, e.g. in a pass that copies a graph
+  // of known size, so appending does not reallocate and rehash as the graph grows.
+  void reserve(size_t values, size_t nodes);
+
   void markOutput(ValueId v) { outputs_.push_back(v); }
   void setLoss(ValueId v) { loss_ = v; }
 

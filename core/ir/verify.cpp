@@ -1,5 +1,7 @@
-// The graph verifier: run after lowering and after every pass.
-#include <set>
+// The graph verifier: run after lowering and after every pass, so it is kept linear in
+// the graph's size and allocates little per node; messages are built only for problems.
+#include <string_view>
+#include <unordered_set>
 
 #include "core/ir/graph.h"
 #include "core/ops/registry.h"
@@ -11,7 +13,9 @@ std::vector<std::string> verify(const Graph &g) {
   auto bad = [&](const std::string &s) { problems.push_back(s); };
   const auto &values = g.values();
   std::vector<bool> defined(values.size(), false);
-  std::set<std::string> names;
+  // Views of the values' names, which outlive this function.
+  std::unordered_set<std::string_view> names;
+  names.reserve(values.size());
 
   for (size_t i = 0; i < values.size(); ++i) {
     const Value &v = values[i];
@@ -24,42 +28,50 @@ std::vector<std::string> verify(const Graph &g) {
         bad("value '" + v.name + "' has a negative dimension");
   }
 
+  // Reused from node to node: assigning a type into a slot reuses its shape's storage.
+  std::vector<TensorType> inTypes;
+  AttrMap attrs;
   for (size_t n = 0; n < g.nodes().size(); ++n) {
     const Node &node = g.nodes()[n];
-    std::string where = "node " + std::to_string(n) + " (" + node.op + ")";
+    auto where = [&] { return "node " + std::to_string(n) + " (" + node.op + ")"; };
     const OpDef *op = opRegistry().find(node.op);
     if (!op) {
-      bad(where + ": unknown op");
+      bad(where() + ": unknown op");
       continue;
     }
-    std::vector<TensorType> inTypes;
+    size_t count = 0;
     bool inputsOk = true;
     for (ValueId in : node.inputs) {
       if (in < 0 || static_cast<size_t>(in) >= values.size() || !defined[in]) {
-        bad(where + ": input used before it is defined");
+        bad(where() + ": input used before it is defined");
         inputsOk = false;
         continue;
       }
-      inTypes.push_back(values[in].type);
+      if (count == inTypes.size())
+        inTypes.push_back(values[in].type);
+      else
+        inTypes[count] = values[in].type;
+      ++count;
     }
+    inTypes.resize(count);
     if (node.output < 0 || static_cast<size_t>(node.output) >= values.size() ||
         values[node.output].producer != static_cast<NodeId>(n)) {
-      bad(where + ": output does not point back to the node");
+      bad(where() + ": output does not point back to the node");
       continue;
     }
     defined[node.output] = true;
     if (!inputsOk)
       continue;
     try {
-      AttrMap attrs = node.attrs;
+      attrs = node.attrs;
       TensorType t = inferType(*op, inTypes, attrs);
       if (attrs != node.attrs)
-        bad(where + ": attributes are not complete (defaults not filled)");
+        bad(where() + ": attributes are not complete (defaults not filled)");
       if (t != values[node.output].type)
-        bad(where + ": stored type " + values[node.output].type.str() + " differs from inferred " +
-            t.str());
+        bad(where() + ": stored type " + values[node.output].type.str() +
+            " differs from inferred " + t.str());
     } catch (const TypeError &e) {
-      bad(where + ": " + e.what());
+      bad(where() + ": " + e.what());
     }
   }
 

@@ -10,6 +10,7 @@
 // The table lists, per op, which inputs have a gradient; integer inputs (labels,
 // ids) and running statistics never do.
 #include <set>
+#include <string>
 
 #include "core/ops/families.h"
 #include "core/ops/grad.h"
@@ -37,6 +38,15 @@ const Differentiable kGeneric[] = {
     {"fused_dense", {0, 1, 2}}, {"softmax_cross_entropy", {0}},
 };
 
+// Ops whose backward kernels compute each element of the gradient from the same
+// element of dy, y and the forward inputs of the gradient's shape (unary maps,
+// broadcasting binaries: an operand of the gradient's shape is indexed like it), or a
+// row at a time, reading the row whole before writing it (softmax): their `<op>_grad`
+// may write the gradient over any input of its type (OpDef::mayOverwrite).
+const std::set<std::string> kGradMayOverwrite = {
+    "relu", "leaky_relu", "sigmoid", "tanh",    "gelu",    "exp",     "log",    "sqrt",
+    "abs",  "mul",        "div",     "maximum", "minimum", "pow",     "softmax", "log_softmax"};
+
 // `<op>_grad(dy, y, x0, ...)`: the gradient of the forward op's input `wrt`.
 OpDef backwardOpFor(const OpDef &fwd) {
   OpDef b;
@@ -47,6 +57,7 @@ OpDef backwardOpFor(const OpDef &fwd) {
   b.variadic = fwd.variadic;
   b.attrs = fwd.attrs;
   b.attrs.push_back({"wrt", AttrType::Int, std::nullopt, "which forward input"});
+  b.precision = fwd.precision; // mixed precision: the backward runs as its forward op
   const std::string name = b.name;
   const size_t fixed = fwd.inputs.size();
   const bool variadic = fwd.variadic;
@@ -101,13 +112,18 @@ void registerBackwardOps(OpRegistry &r) {
   for (const Differentiable &d : kGeneric) {
     const OpDef *fwd = r.find(d.op);
     NNG_CHECK(fwd != nullptr, std::string("differentiable op not registered: ") + d.op);
-    r.add(backwardOpFor(*fwd));
+    OpDef b = backwardOpFor(*fwd);
+    if (kGradMayOverwrite.count(d.op))
+      for (size_t i = 0; i < b.inputs.size(); ++i)
+        b.mayOverwrite.push_back(static_cast<int>(i));
+    r.add(std::move(b));
     r.setGrad(d.op, genericGrad(d.op, d.inputs, fwd->variadic));
   }
 
   // sum_to(x, like): sums x over the axes along which `like` was broadcast. Emitted by
   // gradients of broadcasting ops; it has no gradient itself (no second order).
-  r.add(OpDef{"sum_to", "backward", {"x", "like"}, false, {},
+  // Where like has x's type it is a copy, y[i] = x[i]; like is read for its shape only.
+  OpDef sumTo{"sum_to", "backward", {"x", "like"}, false, {},
               [](const OpCall &c) {
                 Shape b = rules::broadcast("sum_to", c.inputs[0].shape, c.inputs[1].shape);
                 if (b != c.inputs[0].shape)
@@ -118,7 +134,9 @@ void registerBackwardOps(OpRegistry &r) {
               [](const OpCall &c, const TensorType &, int64_t batch) {
                 return rules::elements(c.inputs[0], batch);
               },
-              FusionKind::Reduction, "sums x down to like's shape (the adjoint of broadcasting)"});
+              FusionKind::Reduction, "sums x down to like's shape (the adjoint of broadcasting)"};
+  sumTo.mayOverwrite = {0, 1};
+  r.add(std::move(sumTo));
 
   // Compositions: the gradient is itself a forward op.
   r.setGrad("neg", [](GradBuilder &b, ValueId dy) {
@@ -140,6 +158,8 @@ void registerBackwardOps(OpRegistry &r) {
     return std::vector<ValueId>{b.emit("cast", {dy}, to)};
   });
   r.setGrad("constant", [](GradBuilder &, ValueId) { return std::vector<ValueId>{}; });
+  // Mixed precision: sum_to is a sum (bias gradients accumulate in f32).
+  r.setPrecision("sum_to", OpPrecision::Float);
 }
 
 } // namespace nng

@@ -12,6 +12,7 @@ void registerLossOps(OpRegistry &r);        // ops/loss.cpp
 void registerNnOps(OpRegistry &r);          // ops/nn.cpp: conv, pooling, norms, dropout, embedding
 void registerFusedOps(OpRegistry &r);       // ops/fused.cpp
 void registerOptimizerOps(OpRegistry &r);   // ops/optimizer.cpp
+void registerAmpOps(OpRegistry &r);         // ops/amp.cpp: loss scaling for mixed precision
 // Gradient rules and backward ops; runs last, it reads the forward entries.
 void registerBackwardOps(OpRegistry &r); // ops/backward.cpp
 
@@ -24,6 +25,7 @@ inline void registerAllOpFamilies(OpRegistry &r) {
   registerNnOps(r);
   registerFusedOps(r);
   registerOptimizerOps(r);
+  registerAmpOps(r);
   registerBackwardOps(r);
 }
 } // namespace nng

@@ -57,16 +57,20 @@ void registerLinalgOps(OpRegistry &r) {
               FusionKind::MatmulLike,
               "[.., M, K] @ [.., K, N] -> [.., M, N]; batch dims broadcast as numpy"});
 
-  r.add(OpDef{"transpose",
-              "linalg",
-              {"x"},
-              false,
-              {{"perm", AttrType::IntList, Attr::ofList({}),
-                "output axis i is input axis perm[i]; [] reverses the axes"}},
-              transposeType,
-              rules::perOutputElement(0),
-              FusionKind::Injective,
-              "permutes the axes"});
+  OpDef transpose{"transpose",
+                  "linalg",
+                  {"x"},
+                  false,
+                  {{"perm", AttrType::IntList, Attr::ofList({}),
+                    "output axis i is input axis perm[i]; [] reverses the axes"}},
+                  transposeType,
+                  rules::perOutputElement(0),
+                  FusionKind::Injective,
+                  "permutes the axes"};
+  transpose.permuteAttr = "perm";
+  r.add(std::move(transpose));
+  // Mixed precision: the matmul is what half precision speeds up.
+  r.setPrecision("matmul", OpPrecision::Half);
 }
 
 } // namespace nng

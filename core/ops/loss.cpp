@@ -59,6 +59,9 @@ void registerLossOps(OpRegistry &r) {
             FusionKind::Opaque,
             "mean over all elements of binary cross-entropy of sigmoid(logits) vs target "
             "in [0, 1], computed stably"});
+  // Mixed precision: losses are computed in f32.
+  for (const char *op : {"cross_entropy", "mse", "bce_with_logits"})
+    r.setPrecision(op, OpPrecision::Float);
 }
 
 } // namespace nng

@@ -215,18 +215,20 @@ void registerNnOps(OpRegistry &r) {
               FusionKind::Reduction,
               "mean over H and W: [N, C, H, W] -> [N, C]"});
 
-  r.add(OpDef{"batch_norm",
-              "nn",
-              {"x", "gamma", "beta", "running_mean", "running_var"},
-              false,
-              {{"eps", AttrType::Float, Attr::ofFloat(1e-5), "added to the variance"},
-               {"momentum", AttrType::Float, Attr::ofFloat(0.1),
-                "running = (1 - momentum) * running + momentum * batch statistic"}},
-              batchNormType,
-              rules::perInputElement(8),
-              FusionKind::Opaque,
-              "normalizes each channel (axis 1) with batch statistics in training, running "
-              "statistics in eval, then scales by gamma and shifts by beta"});
+  OpDef batchNorm{"batch_norm",
+                  "nn",
+                  {"x", "gamma", "beta", "running_mean", "running_var"},
+                  false,
+                  {{"eps", AttrType::Float, Attr::ofFloat(1e-5), "added to the variance"},
+                   {"momentum", AttrType::Float, Attr::ofFloat(0.1),
+                    "running = (1 - momentum) * running + momentum * batch statistic"}},
+                  batchNormType,
+                  rules::perInputElement(8),
+                  FusionKind::Opaque,
+                  "normalizes each channel (axis 1) with batch statistics in training, running "
+                  "statistics in eval, then scales by gamma and shifts by beta"};
+  batchNorm.stateful = true; // training updates the running statistics
+  r.add(std::move(batchNorm));
   r.add(OpDef{"layer_norm",
               "nn",
               {"x", "gamma", "beta"},
@@ -236,16 +238,18 @@ void registerNnOps(OpRegistry &r) {
               rules::perInputElement(8),
               FusionKind::Opaque,
               "normalizes over the last axis, then scales by gamma and shifts by beta"});
-  r.add(OpDef{"dropout",
-              "nn",
-              {"x"},
-              false,
-              {{"p", AttrType::Float, Attr::ofFloat(0.5), "probability of zeroing, in [0, 1)"}},
-              dropoutType,
-              rules::perOutputElement(2),
-              FusionKind::Opaque,
-              "zeroes elements with probability p and scales the rest by 1 / (1 - p) in "
-              "training; identity in eval"});
+  OpDef dropout{"dropout",
+                "nn",
+                {"x"},
+                false,
+                {{"p", AttrType::Float, Attr::ofFloat(0.5), "probability of zeroing, in [0, 1)"}},
+                dropoutType,
+                rules::perOutputElement(2),
+                FusionKind::Opaque,
+                "zeroes elements with probability p and scales the rest by 1 / (1 - p) in "
+                "training; identity in eval"};
+  dropout.random = true;
+  r.add(std::move(dropout));
   r.add(OpDef{"embedding",
               "nn",
               {"ids", "weight"},
@@ -255,6 +259,11 @@ void registerNnOps(OpRegistry &r) {
               rules::perOutputElement(0),
               FusionKind::Injective,
               "rows of weight [V, D] picked by integer ids [..] -> [.., D]"});
+  // Mixed precision: convolutions run in half; normalizations keep f32 statistics
+  // (and batch_norm's running buffers are updated in place: they must not be cast).
+  r.setPrecision("conv2d", OpPrecision::Half);
+  r.setPrecision("batch_norm", OpPrecision::Float);
+  r.setPrecision("layer_norm", OpPrecision::Float);
 }
 
 } // namespace nng

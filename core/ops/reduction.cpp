@@ -72,25 +72,34 @@ void registerReductionOps(OpRegistry &r) {
                 FusionKind::Reduction,
                 red.doc});
   }
-  // About 8 FLOPs per element: max, subtract, exp (4), sum, divide or log.
-  r.add(OpDef{"softmax",
-              "reduction",
-              {"x"},
-              false,
-              {{"axis", AttrType::Int, Attr::ofInt(-1), "the axis that sums to 1"}},
-              [](const OpCall &c) { return softmaxType("softmax", c); },
-              rules::perInputElement(8),
-              FusionKind::Reduction,
-              "exp(x - max) / sum(exp(x - max)) along axis"});
-  r.add(OpDef{"log_softmax",
-              "reduction",
-              {"x"},
-              false,
-              {{"axis", AttrType::Int, Attr::ofInt(-1), "the normalized axis"}},
-              [](const OpCall &c) { return softmaxType("log_softmax", c); },
-              rules::perInputElement(8),
-              FusionKind::Reduction,
-              "x - max - log(sum(exp(x - max))) along axis"});
+  // About 8 FLOPs per element: max, subtract, exp (4), sum, divide or log. Each row
+  // of x is read whole before its row of the output is written, so out may be x.
+  OpDef softmax{"softmax",
+                "reduction",
+                {"x"},
+                false,
+                {{"axis", AttrType::Int, Attr::ofInt(-1), "the axis that sums to 1"}},
+                [](const OpCall &c) { return softmaxType("softmax", c); },
+                rules::perInputElement(8),
+                FusionKind::Reduction,
+                "exp(x - max) / sum(exp(x - max)) along axis"};
+  softmax.mayOverwrite = {0};
+  r.add(std::move(softmax));
+  OpDef logSoftmax{"log_softmax",
+                   "reduction",
+                   {"x"},
+                   false,
+                   {{"axis", AttrType::Int, Attr::ofInt(-1), "the normalized axis"}},
+                   [](const OpCall &c) { return softmaxType("log_softmax", c); },
+                   rules::perInputElement(8),
+                   FusionKind::Reduction,
+                   "x - max - log(sum(exp(x - max))) along axis"};
+  logSoftmax.mayOverwrite = {0};
+  r.add(std::move(logSoftmax));
+  // Mixed precision: sums, means and softmax accumulate in f32 (max is exact in any
+  // type).
+  for (const char *op : {"sum", "mean", "softmax", "log_softmax"})
+    r.setPrecision(op, OpPrecision::Float);
 }
 
 } // namespace nng

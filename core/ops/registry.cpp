@@ -1,6 +1,8 @@
 // Registry storage, attribute checking and the generic type-inference entry point.
 #include "core/ops/registry.h"
 
+#include <algorithm>
+
 #include "core/diag/diagnostic.h"
 #include "core/ops/families.h"
 
@@ -42,6 +44,12 @@ void OpRegistry::setGrad(const std::string &op, GradFn grad) {
   auto it = ops_.find(op);
   NNG_CHECK(it != ops_.end(), "gradient for an unregistered op: " + op);
   it->second.grad = std::move(grad);
+}
+
+void OpRegistry::setPrecision(const std::string &op, OpPrecision p) {
+  auto it = ops_.find(op);
+  NNG_CHECK(it != ops_.end(), "precision for an unregistered op: " + op);
+  it->second.precision = p;
 }
 
 const OpDef *OpRegistry::find(const std::string &name) const {
@@ -128,15 +136,15 @@ static Attr coerce(const std::string &op, const AttrSpec &spec, const Attr &a) {
 
 AttrMap completeAttrs(const OpDef &op, const AttrMap &given) {
   AttrMap out;
-  std::vector<std::string> known;
-  for (const AttrSpec &s : op.attrs)
-    known.push_back(s.name);
   for (const auto &kv : given) {
     const AttrSpec *spec = nullptr;
     for (const AttrSpec &s : op.attrs)
       if (s.name == kv.first)
         spec = &s;
     if (!spec) {
+      std::vector<std::string> known;
+      for (const AttrSpec &s : op.attrs)
+        known.push_back(s.name);
       std::string msg = op.name + ": unknown attribute '" + kv.first + "'";
       std::string near = closestMatch(kv.first, known);
       if (!near.empty())
@@ -145,7 +153,8 @@ AttrMap completeAttrs(const OpDef &op, const AttrMap &given) {
         msg += " (" + op.name + " takes no attributes)";
       throw TypeError(msg);
     }
-    out[kv.first] = coerce(op.name, *spec, kv.second);
+    // `given` is sorted, so each key goes at the end of `out`.
+    out.emplace_hint(out.end(), kv.first, coerce(op.name, *spec, kv.second));
   }
   for (const AttrSpec &s : op.attrs) {
     if (out.count(s.name))
@@ -159,15 +168,23 @@ AttrMap completeAttrs(const OpDef &op, const AttrMap &given) {
 
 TensorType inferType(const OpDef &op, const std::vector<TensorType> &inputs, AttrMap &attrs) {
   size_t want = op.inputs.size();
-  if (op.variadic ? inputs.size() < want : inputs.size() != want) {
+  const size_t least = want - std::min(op.optionalInputs, want);
+  if (op.variadic ? inputs.size() < want : inputs.size() < least || inputs.size() > want) {
     std::string names;
     for (size_t i = 0; i < op.inputs.size(); ++i)
       names += (i ? ", " : "") + op.inputs[i];
-    throw TypeError(op.name + ": expected " + (op.variadic ? "at least " : "") +
-                    std::to_string(want) + " input" + (want == 1 ? "" : "s") + " (" + names +
+    const std::string count = op.variadic     ? "at least " + std::to_string(want)
+                              : least == want ? std::to_string(want)
+                                              : std::to_string(least) + " to " +
+                                                    std::to_string(want);
+    throw TypeError(op.name + ": expected " + count + " input" + (want == 1 ? "" : "s") + " (" +
+                    names +
                     (op.variadic ? ", ..." : "") + "), got " + std::to_string(inputs.size()));
   }
-  attrs = completeAttrs(op, attrs);
+  // Type inference runs for every node in lowering, in every pass and in the verifier:
+  // an op without attributes has nothing to complete.
+  if (!op.attrs.empty() || !attrs.empty())
+    attrs = completeAttrs(op, attrs);
   return op.infer(OpCall{inputs, attrs});
 }
 

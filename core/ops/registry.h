@@ -26,6 +26,14 @@ struct TypeError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Mixed precision (the amp pass): in which precision an op runs when the graph is
+// rewritten for f16/bf16. Half: in the half type (matmul, dense, conv: the ops that
+// gain from it); Float: as the source graph says, f32 (exp, log, softmax, sums,
+// means, norms, losses: the ops that lose range or accuracy; also casts, constants
+// and optimizer updates, whose dtypes must stay as written); Follow: in half when a
+// floating input already is, f32 otherwise. `<op>_grad` has its forward op's.
+enum class OpPrecision { Half, Float, Follow };
+
 // What kind of value an attribute accepts. Float accepts integers; IntList
 // accepts a single integer and stores it as a one-element list.
 enum class AttrType { Int, Float, Bool, String, Name, DType, IntList };
@@ -72,12 +80,49 @@ struct OpDef {
   // >= 0: the op updates input `inplace` in place and its output is that buffer
   // (optimizer updates); the executor gives both one buffer.
   int inplace = -1;
+  // Inputs the op's output may be written over: when input i (listed here) has the
+  // output's type and nothing reads it after this node, the memory planner
+  // (core/plan/memory_plan.h) may give the output that input's bytes. Listing i
+  // promises that every backend's kernel is correct with out == in(i): it reads each
+  // element of in(i) before (or when) it writes the output elements that follow from
+  // it, as elementwise maps and row-by-row softmax kernels do. Unlike `inplace`, the
+  // sharing is optional.
+  std::vector<int> mayOverwrite{};
+  // Running the op twice on the same inputs does not give the same result (dropout
+  // draws a fresh mask, seeded by its node): passes must not duplicate it (checkpoint
+  // recompute), merge it (CSE) or fold it.
+  bool random = false;
+
+  // Traits the prune pass reads (core/passes/prune.cpp) instead of op names.
+  bool stateful = false; // writes state besides its output (batch_norm's running statistics):
+                         // never removed, merged or folded (in-place updates count as stateful)
+  bool constant = false; // no inputs; the output is the scalar attribute "value" as "dtype"
+  // e op x == x (add 0, mul 1; x + 0 may turn -0 into +0) and x op e == x (add and sub 0,
+  // mul and div 1).
+  std::optional<double> leftIdentity{};
+  std::optional<double> rightIdentity{};
+  bool involution = false;             // op(op(x)) == x bit for bit (neg)
+  bool idempotent = false; // unary: op(op(x)) == op(x) (relu, abs); binary: op(x, x) == x
+                           // (maximum, minimum)
+  bool identityWhenSameType = false;   // output == input 0 whenever the two types are equal
+                                       // (cast to its own dtype, reshape to the same shape, ...)
+  bool reshapes = false;   // keeps the elements in order and changes only the shape
+  std::string permuteAttr{}; // non-empty: permutes the axes as this IntList attribute
+                             // says, [] meaning reversed (transpose)
+
+  // How the amp pass treats it (see OpPrecision); set beside the op's registration
+  // with OpRegistry::setPrecision.
+  OpPrecision precision = OpPrecision::Follow;
+  // The last `optionalInputs` inputs may be left out (the optimizer updates' `finite`
+  // flag, given only under loss scaling).
+  size_t optionalInputs = 0;
 };
 
 class OpRegistry {
 public:
   void add(OpDef def);
   void setGrad(const std::string &op, GradFn grad);
+  void setPrecision(const std::string &op, OpPrecision p);
   const OpDef *find(const std::string &name) const;
   std::vector<std::string> names() const; // sorted
   const std::map<std::string, OpDef> &all() const { return ops_; }

@@ -163,46 +163,58 @@ TensorType sliceType(const OpCall &c) {
 } // namespace
 
 void registerShapeOps(OpRegistry &r) {
-  r.add(OpDef{"reshape",
-              "shape",
-              {"x"},
-              false,
-              {{"shape", AttrType::IntList, std::nullopt,
-                "the new shape; one -1 takes the leftover extent (or the input's symbolic dim)"}},
-              reshapeType,
-              rules::perOutputElement(0),
-              FusionKind::Injective,
-              "same elements, new shape"});
-  r.add(OpDef{"flatten",
-              "shape",
-              {"x"},
-              false,
-              {{"start_axis", AttrType::Int, Attr::ofInt(1),
-                "dims from this axis on are multiplied into one"}},
-              flattenType,
-              rules::perOutputElement(0),
-              FusionKind::Injective,
-              "merges the dims from start_axis on into one"});
-  r.add(OpDef{"concat",
-              "shape",
-              {"x"},
-              true,
-              {{"axis", AttrType::Int, Attr::ofInt(0), "the axis the inputs are joined along"}},
-              concatType,
-              rules::perOutputElement(0),
-              FusionKind::Injective,
-              "joins its inputs along axis; all other dims and dtypes equal"});
-  r.add(OpDef{"slice",
-              "shape",
-              {"x"},
-              false,
-              {{"axis", AttrType::Int, std::nullopt, "the axis to cut"},
-               {"begin", AttrType::Int, std::nullopt, "first index kept (negative: from the end)"},
-               {"end", AttrType::Int, std::nullopt, "one past the last index kept"}},
-              sliceType,
-              rules::perOutputElement(0),
-              FusionKind::Injective,
-              "x[.., begin:end, ..] along axis; indices out of range are an error"});
+  OpDef reshapeDef{"reshape",
+                   "shape",
+                   {"x"},
+                   false,
+                   {{"shape", AttrType::IntList, std::nullopt,
+                     "the new shape; one -1 takes the leftover extent (or the input's symbolic "
+                     "dim)"}},
+                   reshapeType,
+                   rules::perOutputElement(0),
+                   FusionKind::Injective,
+                   "same elements, new shape"};
+  reshapeDef.identityWhenSameType = true;
+  reshapeDef.reshapes = true;
+  r.add(std::move(reshapeDef));
+  OpDef flattenDef{"flatten",
+                   "shape",
+                   {"x"},
+                   false,
+                   {{"start_axis", AttrType::Int, Attr::ofInt(1),
+                     "dims from this axis on are multiplied into one"}},
+                   flattenType,
+                   rules::perOutputElement(0),
+                   FusionKind::Injective,
+                   "merges the dims from start_axis on into one"};
+  flattenDef.identityWhenSameType = true;
+  flattenDef.reshapes = true;
+  r.add(std::move(flattenDef));
+  OpDef concatDef{"concat",
+                  "shape",
+                  {"x"},
+                  true,
+                  {{"axis", AttrType::Int, Attr::ofInt(0), "the axis the inputs are joined along"}},
+                  concatType,
+                  rules::perOutputElement(0),
+                  FusionKind::Injective,
+                  "joins its inputs along axis; all other dims and dtypes equal"};
+  concatDef.identityWhenSameType = true;
+  r.add(std::move(concatDef));
+  OpDef sliceDef{"slice",
+                 "shape",
+                 {"x"},
+                 false,
+                 {{"axis", AttrType::Int, std::nullopt, "the axis to cut"},
+                  {"begin", AttrType::Int, std::nullopt,
+                   "first index kept (negative: from the end)"},
+                  {"end", AttrType::Int, std::nullopt, "one past the last index kept"}},
+                 sliceType,
+                 rules::perOutputElement(0),
+                 FusionKind::Injective,
+                 "x[.., begin:end, ..] along axis; indices out of range are an error"};
+  sliceDef.identityWhenSameType = true;
+  r.add(std::move(sliceDef));
 }
 
 } // namespace nng

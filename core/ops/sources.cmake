@@ -10,4 +10,5 @@ list(APPEND NNG_CORE_SOURCES
   ops/nn.cpp
   ops/fused.cpp
   ops/optimizer.cpp
+  ops/amp.cpp
   ops/backward.cpp)

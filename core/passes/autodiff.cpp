@@ -3,6 +3,7 @@
 
 #include "core/ops/grad.h"
 #include "core/ops/registry.h"
+#include "core/passes/amp.h"
 #include "core/passes/passes.h"
 
 namespace nng {
@@ -40,7 +41,21 @@ bool differentiate(Graph &g) {
   Node lossSite;
   lossSite.loc = g.value(loss).loc;
   std::vector<ValueId> grad(numValues, kNone);
-  grad[loss] = GradBuilder(g, lossSite).scalar(1.0, g.typeOf(loss).dtype);
+  // Under dynamic loss scaling (the amp pass ran first, f16) the seed is the scale,
+  // and (4) divides it out of the parameter gradients again.
+  ValueId lossScale = g.find(kLossScaleName);
+  if (lossScale != kNone && g.value(lossScale).kind != ValueKind::Buffer)
+    lossScale = kNone;
+  if (lossScale == kNone) {
+    grad[loss] = GradBuilder(g, lossSite).scalar(1.0, g.typeOf(loss).dtype);
+  } else {
+    grad[loss] = lossScale;
+    if (g.typeOf(lossScale) != g.typeOf(loss))
+      grad[loss] = GradBuilder(g, lossSite)
+                       .emit("cast", {lossScale}, {{"to", Attr::ofName(dtypeName(
+                                                                g.typeOf(loss).dtype))}});
+  }
+  ValueId inverseScale = kNone; // 1 / scale, emitted on first use
 
   // (3) Reverse sweep over the forward nodes (appending never moves them: we copy).
   for (size_t n = numNodes; n-- > 0;) {
@@ -77,6 +92,15 @@ bool differentiate(Graph &g) {
     if (g.value(p).kind != ValueKind::Param || grad[p] == kNone)
       continue;
     ValueId gv = grad[p];
+    if (lossScale != kNone) {
+      GradBuilder b(g, lossSite);
+      if (inverseScale == kNone)
+        inverseScale = b.emit("div", {b.scalar(1.0, DType::F32), lossScale});
+      ValueId inv = inverseScale;
+      if (g.typeOf(gv).dtype != DType::F32)
+        inv = b.emit("cast", {inv}, {{"to", Attr::ofName(dtypeName(g.typeOf(gv).dtype))}});
+      gv = b.emit("mul", {gv, inv});
+    }
     if (!g.value(gv).name.empty() || g.value(gv).kind != ValueKind::Node) {
       GradBuilder b(g, lossSite);
       gv = b.emit("mul", {gv, b.scalar(1.0, g.typeOf(gv).dtype)});

@@ -1,11 +1,592 @@
-// PLACEHOLDER until the prune pass lands: refuses to run rather than doing nothing.
+// The prune pass: dead-code elimination, constant folding, algebraic identities and
+// common-subexpression elimination. One forward walk over the live nodes decides for
+// each node what it becomes (replaced by an identity or an earlier equal node, folded to
+// a constant, merged with the reshape or transpose before it, or kept); then one
+// liveness sweep over those decisions builds the new graph from what is still needed.
+// Every rule asks the op registry's traits (OpDef::constant, rightIdentity, stateful,
+// ...), never op names, and everything is linear in the graph (hash maps, no pairwise
+// scans).
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/cpu/cpu_backend.h"
+#include "core/ir/rewrite.h"
+#include "core/ops/registry.h"
 #include "core/passes/passes.h"
+#include "core/runtime/executor.h"
 
 namespace nng {
 
+namespace {
+
+const OpDef &opDef(const std::string &op) {
+  const OpDef *def = opRegistry().find(op);
+  NNG_CHECK(def != nullptr, "prune: unknown op " + op);
+  return *def;
+}
+
+// A node the executor must run even when nothing reads its result: it writes state
+// (batch_norm's running statistics, an optimizer's in-place update).
+bool hasEffects(const OpDef &def) { return def.stateful || def.inplace >= 0; }
+
+// Which nodes of `g` have effects (one registry lookup per node, done once).
+std::vector<bool> nodesWithEffects(const Graph &g) {
+  std::vector<bool> effects(g.nodes().size());
+  for (size_t n = 0; n < g.nodes().size(); ++n)
+    effects[n] = hasEffects(opDef(g.node(static_cast<NodeId>(n)).op));
+  return effects;
+}
+
+// Nodes whose results reach an output or the loss, or (when `effects` is given) a node
+// it marks. Iterative, linear in the graph.
+std::vector<bool> liveNodes(const Graph &g, const std::vector<bool> *effects) {
+  std::vector<bool> live(g.nodes().size(), false);
+  std::vector<NodeId> stack;
+  auto mark = [&](NodeId n) {
+    if (!live[static_cast<size_t>(n)]) {
+      live[static_cast<size_t>(n)] = true;
+      stack.push_back(n);
+    }
+  };
+  auto markValue = [&](ValueId v) {
+    const Value &val = g.value(v);
+    if (val.kind == ValueKind::Node)
+      mark(val.producer);
+  };
+  for (ValueId o : g.outputs())
+    markValue(o);
+  if (g.loss())
+    markValue(*g.loss());
+  if (effects)
+    for (size_t n = 0; n < g.nodes().size(); ++n)
+      if ((*effects)[n])
+        mark(static_cast<NodeId>(n));
+  while (!stack.empty()) {
+    NodeId n = stack.back();
+    stack.pop_back();
+    for (ValueId in : g.node(n).inputs)
+      markValue(in);
+  }
+  return live;
+}
+
+// The axes a permuting op (transpose) applies, normalized: [] means reversed,
+// negative entries count from the end.
+std::vector<int64_t> permutation(const AttrMap &attrs, const std::string &attr, size_t rank) {
+  std::vector<int64_t> perm = attrs.at(attr).asInts();
+  if (perm.empty())
+    for (size_t i = rank; i-- > 0;)
+      perm.push_back(static_cast<int64_t>(i));
+  for (int64_t &p : perm)
+    if (p < 0)
+      p += static_cast<int64_t>(rank);
+  return perm;
+}
+
+bool isIdentityPerm(const std::vector<int64_t> &perm) {
+  for (size_t i = 0; i < perm.size(); ++i)
+    if (perm[i] != static_cast<int64_t>(i))
+      return false;
+  return true;
+}
+
+// The names `nng print` gives a graph's values (nn_printer.h, printedNames): named
+// values keep theirs, temporaries are t0, t1, ... in print order (inputs, params,
+// nodes), skipping names in use. Only the numbers are computed up front; a name is
+// built when a note asks for it, so a large graph pays no string work for it.
+class PrintedNames {
+public:
+  explicit PrintedNames(const Graph &g) : g_(g), number_(g.values().size(), -1) {
+    std::unordered_set<int64_t> taken;
+    for (const Value &v : g.values())
+      if (std::optional<int64_t> k = tempNumber(v.name))
+        taken.insert(*k);
+    int64_t next = 0;
+    auto assign = [&](ValueId id) {
+      if (!g.value(id).name.empty())
+        return;
+      while (taken.count(next))
+        ++next;
+      number_[static_cast<size_t>(id)] = next++;
+    };
+    for (ValueId v : g.inputs())
+      assign(v);
+    for (ValueId v : g.params())
+      assign(v);
+    for (const Node &n : g.nodes())
+      assign(n.output);
+  }
+
+  std::string operator()(ValueId v) const {
+    const std::string &name = g_.value(v).name;
+    return name.empty() ? "t" + std::to_string(number_.at(static_cast<size_t>(v))) : name;
+  }
+
+private:
+  // k for a name "tk" the numbering could produce (no leading zeros).
+  static std::optional<int64_t> tempNumber(const std::string &name) {
+    if (name.size() < 2 || name.size() > 19 || name[0] != 't' ||
+        (name[1] == '0' && name.size() > 2))
+      return std::nullopt;
+    int64_t k = 0;
+    for (size_t i = 1; i < name.size(); ++i) {
+      if (name[i] < '0' || name[i] > '9')
+        return std::nullopt;
+      k = k * 10 + (name[i] - '0');
+    }
+    return k;
+  }
+
+  const Graph &g_;
+  std::vector<int64_t> number_;
+};
+
+// What a live node becomes: its op, or another (a fold gives a constant, two
+// reshapes give one), on inputs named by the source graph's value ids: each node's
+// result is either its own output id (the node stays, as this spec) or another value
+// that replaces it. So the rules below read a virtual graph in the source's id space,
+// and the new graph is built once, at the end, from the specs that are still live.
+struct Spec {
+  const OpDef *def = nullptr;
+  std::vector<ValueId> inputs;
+  const AttrMap *given = nullptr; // the node's own attributes
+  AttrMap own;                    // the rewritten ones, when `rewritten`
+  bool rewritten = false;         // another op or other attributes than the node's own
+  bool emitted = false;           // false: the node was dead or replaced
+
+  const AttrMap &attrs() const { return rewritten ? own : *given; }
+};
+
+class Pruner {
+public:
+  Pruner(const Graph &src, PassContext &ctx)
+      : src_(src), ctx_(ctx), names_(src), external_(externallyUsed(src)),
+        spec_(src.nodes().size()), repl_(src.values().size()) {
+    for (size_t v = 0; v < repl_.size(); ++v)
+      repl_[v] = static_cast<ValueId>(v);
+  }
+
+  Graph run(bool &changed) {
+    std::vector<bool> effects = nodesWithEffects(src_);
+    std::vector<bool> live = liveNodes(src_, &effects);
+    std::vector<bool> needed = liveNodes(src_, nullptr);
+    for (size_t n = 0; n < src_.nodes().size(); ++n) {
+      const Node &node = src_.node(static_cast<NodeId>(n));
+      if (!live[n]) {
+        ctx_.explain(node.loc, "removed " + describe(node) + ": reaches no output and no loss");
+        changed_ = true;
+        continue;
+      }
+      if (!needed[n] && effects[n])
+        ctx_.explain(node.loc, "kept " + describe(node) + ": " + node.op +
+                                   " updates state although its result reaches no output");
+      visit(static_cast<NodeId>(n));
+    }
+    Graph g = build();
+    changed = changed_;
+    return g;
+  }
+
+private:
+  // "h = mul(x, t0)", with the names `nng print` gives the graph before the pass.
+  std::string describe(const Node &node) const {
+    std::string s = names_(node.output) + " = " + node.op + "(";
+    for (size_t i = 0; i < node.inputs.size(); ++i)
+      s += (i ? ", " : "") + names_(node.inputs[i]);
+    // A node without inputs (a constant) is told apart by its attributes.
+    if (node.inputs.empty())
+      for (const auto &kv : node.attrs)
+        s += (kv.first == node.attrs.begin()->first ? "" : ", ") + kv.first + " = " +
+             kv.second.str();
+    return s + ")";
+  }
+  // The printed name of a value, or the output name it took over.
+  std::string name(ValueId v) const {
+    auto it = renamed_.find(v);
+    return it != renamed_.end() ? it->second : names_(v);
+  }
+
+  const TensorType &typeOf(ValueId v) const { return src_.typeOf(v); }
+
+  // The spec producing value `v`, or nullptr for inputs and params.
+  const Spec *producer(ValueId v) const {
+    const Value &val = src_.value(v);
+    if (val.kind != ValueKind::Node)
+      return nullptr;
+    const Spec &s = spec_[static_cast<size_t>(val.producer)];
+    NNG_CHECK(s.emitted, "prune: a value resolves to a node that is not emitted");
+    return &s;
+  }
+  std::optional<double> constantValue(ValueId v) const {
+    const Spec *p = producer(v);
+    if (p == nullptr || !p->def->constant)
+      return std::nullopt;
+    return p->attrs().at("value").asDouble();
+  }
+
+  void visit(NodeId n) {
+    const Node &node = src_.node(n);
+    Spec &s = spec_[static_cast<size_t>(n)];
+    s.def = &opDef(node.op);
+    s.given = &node.attrs;
+    for (ValueId in : node.inputs) {
+      ValueId r = repl_[static_cast<size_t>(in)];
+      changed_ = changed_ || r != in;
+      s.inputs.push_back(r);
+    }
+    // Random ops and ops with effects stay as they are: running them is the point.
+    if (s.def->random || hasEffects(*s.def)) {
+      s.emitted = true;
+      return;
+    }
+    std::string why;
+    if (ValueId r = identity(n, s, why); r != kNone && replace(n, r, why))
+      return;
+    fold(n, s);
+    if (ValueId r = merge(n, s);
+        r != kNone && replace(n, r, "the two " + s.def->name + "s cancel out"))
+      return;
+    std::string key = cseKey(s);
+    auto it = cse_.find(key);
+    if (it != cse_.end() && replace(n, it->second, "computes the same as " + name(it->second)))
+      return;
+    s.emitted = true;
+    if (it == cse_.end())
+      cse_.emplace(std::move(key), node.output);
+  }
+
+  // A value equal to the node's result, bit for bit and with the same type, or kNone.
+  // `why` says which identity.
+  ValueId identity(NodeId n, const Spec &s, std::string &why) const {
+    const OpDef &def = *s.def;
+    const TensorType &type = typeOf(src_.node(n).output);
+    auto sameType = [&](ValueId v) { return typeOf(v) == type; };
+    if (s.inputs.size() == 2) {
+      std::optional<double> a = constantValue(s.inputs[0]);
+      std::optional<double> b = constantValue(s.inputs[1]);
+      if (def.rightIdentity && b && *b == *def.rightIdentity && sameType(s.inputs[0])) {
+        why = def.name + " by " + formatDouble(*b) + " is the identity";
+        return s.inputs[0];
+      }
+      if (def.leftIdentity && a && *a == *def.leftIdentity && sameType(s.inputs[1])) {
+        why = def.name + " with " + formatDouble(*a) + " on the left is the identity";
+        return s.inputs[1];
+      }
+    }
+    if (s.inputs.empty())
+      return kNone;
+    ValueId x = s.inputs[0];
+    if (def.identityWhenSameType && sameType(x)) {
+      why = "its result has the type of its input, " + type.str();
+      return x;
+    }
+    if (!def.permuteAttr.empty() &&
+        isIdentityPerm(permutation(s.attrs(), def.permuteAttr, type.rank()))) {
+      why = "the permutation is the identity";
+      return x;
+    }
+    if (def.idempotent && s.inputs.size() == 2 && s.inputs[0] == s.inputs[1] && sameType(x)) {
+      why = def.name + " of a value with itself is that value";
+      return x;
+    }
+    const Spec *p = producer(x);
+    if (p == nullptr || p->def != &def || p->attrs() != s.attrs() || s.inputs.size() != 1)
+      return kNone;
+    if (def.involution && sameType(p->inputs[0])) {
+      why = def.name + " of " + def.name + " is the identity";
+      return p->inputs[0];
+    }
+    if (def.idempotent && sameType(x)) {
+      why = def.name + " of " + def.name + " is " + def.name + " once";
+      return x;
+    }
+    return kNone;
+  }
+
+  // Constant folding: an op whose inputs are all constants, computed now with the CPU
+  // kernels (so the value is the one the runtime would compute), becomes a constant.
+  // Only scalar f32/f64 results fold: `constant` holds one number, and a tensor of
+  // them would have to be written into the graph text.
+  void fold(NodeId n, Spec &s) {
+    if (s.def->constant || s.inputs.empty())
+      return;
+    for (ValueId in : s.inputs)
+      if (!constantValue(in))
+        return;
+    const Node &node = src_.node(n);
+    const TensorType &type = typeOf(node.output);
+    auto floatType = [](DType t) { return t == DType::F32 || t == DType::F64; };
+    bool floats = floatType(type.dtype);
+    for (ValueId in : s.inputs)
+      floats = floats && floatType(typeOf(in).dtype);
+    if (!type.shape.empty() || !floats) {
+      ctx_.explain(node.loc, "not folded " + describe(node) + ": its result " + type.str() +
+                                 " is not an f32 or f64 scalar, which a constant cannot hold");
+      return;
+    }
+    std::optional<double> v = evaluate(s, type);
+    if (!v) {
+      ctx_.explain(node.loc, "not folded " + describe(node) + ": the CPU kernel failed on it");
+      return;
+    }
+    if (!std::isfinite(*v)) {
+      ctx_.explain(node.loc,
+                   "not folded " + describe(node) + ": the result is " + formatDouble(*v));
+      return;
+    }
+    ctx_.explain(node.loc, "folded " + describe(node) + " to the constant " + formatDouble(*v));
+    s.def = &constantDef();
+    s.inputs.clear();
+    s.own = {{"dtype", Attr::ofName(dtypeName(type.dtype))}, {"value", Attr::ofFloat(*v)}};
+    s.rewritten = true;
+    changed_ = true;
+  }
+
+  static const OpDef &constantDef() {
+    static const OpDef *def = [] {
+      for (const auto &kv : opRegistry().all())
+        if (kv.second.constant)
+          return &kv.second;
+      return static_cast<const OpDef *>(nullptr);
+    }();
+    NNG_CHECK(def != nullptr, "prune: no op has the constant trait");
+    return *def;
+  }
+
+  // Runs the op on its constant inputs in a one-node graph on the CPU backend.
+  std::optional<double> evaluate(const Spec &s, const TensorType &type) {
+    try {
+      Graph tmp;
+      std::vector<ValueId> ins;
+      for (ValueId in : s.inputs) {
+        const Spec *p = producer(in);
+        ins.push_back(tmp.addNode(p->def->name, {}, p->attrs(), typeOf(in)));
+      }
+      ValueId v = tmp.addNode(s.def->name, ins, s.attrs(), type);
+      if (!backend_)
+        backend_ = makeCpuBackend();
+      Executor ex(tmp, *backend_);
+      ex.bind({});
+      ex.run(KernelContext{});
+      if (type.dtype == DType::F32)
+        return static_cast<double>(ex.read<float>(v).at(0));
+      return ex.read<double>(v).at(0);
+    } catch (const std::exception &) {
+      return std::nullopt; // a kernel that rejects its inputs: leave the node to the runtime
+    }
+  }
+
+  // Chains that collapse: reshape of reshape becomes one reshape of the first input;
+  // transpose of transpose becomes one transpose with the composed permutation.
+  // Returns the value the pair cancels to (the composed permutation is the identity,
+  // the reshaped shape is the original one), else kNone, having rewritten `s` when the
+  // pair merges into one node.
+  ValueId merge(NodeId n, Spec &s) {
+    if (s.inputs.size() != 1)
+      return kNone;
+    const Spec *p = producer(s.inputs[0]);
+    if (p == nullptr || p->inputs.size() != 1)
+      return kNone;
+    const OpDef &inner = *p->def;
+    const Node &node = src_.node(n);
+    const TensorType &type = typeOf(node.output);
+    ValueId x = p->inputs[0];
+    const TensorType &xt = typeOf(x);
+    if (s.def->reshapes && inner.reshapes) {
+      if (xt == type)
+        return x;
+      AttrMap attrs = s.attrs();
+      try {
+        if (inferType(*s.def, {xt}, attrs) != type)
+          return kNone;
+      } catch (const TypeError &) {
+        return kNone; // flatten of a reshape may not say the same thing on the original
+      }
+      ctx_.explain(node.loc, "merged " + describe(node) + " with the " + inner.name +
+                                 " before it: " + s.def->name + " of " + name(x) + " directly");
+      s.own = std::move(attrs);
+      s.rewritten = true;
+      changed_ = true;
+      s.inputs = {x};
+      return kNone;
+    }
+    if (!s.def->permuteAttr.empty() && s.def == &inner) {
+      std::vector<int64_t> outer = permutation(s.attrs(), s.def->permuteAttr, type.rank());
+      std::vector<int64_t> first = permutation(p->attrs(), s.def->permuteAttr, xt.rank());
+      // Output axis i of the pair is axis outer[i] of the inner result, which is axis
+      // first[outer[i]] of x.
+      std::vector<Attr> composed;
+      bool identityPerm = true;
+      for (size_t i = 0; i < outer.size(); ++i) {
+        int64_t axis = first.at(static_cast<size_t>(outer[i]));
+        identityPerm = identityPerm && axis == static_cast<int64_t>(i);
+        composed.push_back(Attr::ofInt(axis));
+      }
+      if (identityPerm)
+        return xt == type ? x : kNone;
+      ctx_.explain(node.loc, "merged " + describe(node) + " with the " + inner.name +
+                                 " before it into one permutation of " + name(x));
+      s.own = s.attrs();
+      s.own[s.def->permuteAttr] = Attr::ofList(composed);
+      s.rewritten = true;
+      changed_ = true;
+      s.inputs = {x};
+      return kNone;
+    }
+    return kNone;
+  }
+
+  // Op, attributes and inputs: two nodes with the same key compute the same value.
+  static std::string cseKey(const Spec &s) {
+    std::string key = s.def->name;
+    for (const auto &kv : s.attrs())
+      key += '\x1f' + kv.first + '=' + kv.second.str();
+    key += '\x1e';
+    for (ValueId in : s.inputs)
+      key += std::to_string(in) + ',';
+    return key;
+  }
+
+  // Makes uses of node `n` read `r` instead. An output or the loss keeps its name: `r`
+  // takes it when it is an unnamed temporary, otherwise the node stays (returns false).
+  bool replace(NodeId n, ValueId r, const std::string &why) {
+    const Node &node = src_.node(n);
+    const Value &old = src_.value(node.output);
+    if (external_[static_cast<size_t>(node.output)] && !old.name.empty()) {
+      const Value &rv = src_.value(r);
+      if (rv.kind != ValueKind::Node || !rv.name.empty() || renamed_.count(r)) {
+        ctx_.explain(node.loc, "kept " + describe(node) + " although " + why + ": " + old.name +
+                                   " is an output or the loss and " + name(r) +
+                                   " cannot take its name");
+        return false;
+      }
+      ctx_.explain(node.loc, "removed " + describe(node) + ": " + why + "; " + name(r) +
+                                 " takes the name " + old.name);
+      renamed_[r] = old.name;
+    } else {
+      ctx_.explain(node.loc, "removed " + describe(node) + ": " + why);
+    }
+    repl_[static_cast<size_t>(node.output)] = r;
+    changed_ = true;
+    return true;
+  }
+
+  // The new graph: the specs that an output, the loss or an effect still needs, in
+  // the source's order, and the params they read. Empty when nothing changed (the
+  // caller keeps the graph it has).
+  Graph build() {
+    const size_t nodes = spec_.size();
+    std::vector<bool> live(nodes, false);
+    std::vector<NodeId> stack;
+    auto markValue = [&](ValueId v) {
+      const Value &val = src_.value(v);
+      if (val.kind == ValueKind::Node && !live[static_cast<size_t>(val.producer)]) {
+        live[static_cast<size_t>(val.producer)] = true;
+        stack.push_back(val.producer);
+      }
+    };
+    std::vector<bool> keepParam(src_.values().size(), false);
+    std::vector<ValueId> roots = src_.outputs();
+    if (src_.loss())
+      roots.push_back(*src_.loss());
+    for (ValueId &o : roots) {
+      o = repl_[static_cast<size_t>(o)];
+      keepParam[static_cast<size_t>(o)] = true;
+      markValue(o);
+    }
+    for (size_t n = 0; n < nodes; ++n)
+      if (spec_[n].emitted && hasEffects(*spec_[n].def))
+        markValue(src_.node(static_cast<NodeId>(n)).output);
+    while (!stack.empty()) {
+      NodeId n = stack.back();
+      stack.pop_back();
+      for (ValueId in : spec_[static_cast<size_t>(n)].inputs) {
+        keepParam[static_cast<size_t>(in)] = true;
+        markValue(in);
+      }
+    }
+
+    for (ValueId p : src_.params()) {
+      const Value &v = src_.value(p);
+      if (keepParam[static_cast<size_t>(p)])
+        continue;
+      changed_ = true;
+      ctx_.explain(v.loc, std::string("removed ") +
+                              (v.kind == ValueKind::Buffer ? "buffer " : "param ") + v.name +
+                              ": no remaining node reads it");
+    }
+    for (size_t n = 0; n < nodes; ++n) {
+      if (!spec_[n].emitted || live[n])
+        continue;
+      changed_ = true;
+      const Node &node = src_.node(static_cast<NodeId>(n));
+      ctx_.explain(node.loc, "removed " + name(node.output) + " = " + spec_[n].def->name +
+                                 "(...): nothing reads it after the rewrites");
+    }
+    if (!changed_)
+      return Graph{};
+
+    GraphRewriter rw(src_, keepParam);
+    for (size_t n = 0; n < nodes; ++n) {
+      const Spec &s = spec_[n];
+      const Node &node = src_.node(static_cast<NodeId>(n));
+      if (!s.emitted || !live[n])
+        continue;
+      std::vector<ValueId> inputs;
+      inputs.reserve(s.inputs.size());
+      for (ValueId in : s.inputs)
+        inputs.push_back(rw.map(in));
+      auto it = renamed_.find(node.output);
+      const std::string &outName = it != renamed_.end() ? it->second : src_.value(node.output).name;
+      // A node that is still its op with its attributes has its old type: every input
+      // replacement kept the input's type. Only rewritten nodes go through inference.
+      ValueId v =
+          s.rewritten
+              ? rw.emit(s.def->name, std::move(inputs), s.own, outName, node.loc, node.callChain)
+              : rw.out().addNode(node.op, std::move(inputs), node.attrs, typeOf(node.output),
+                                 outName, node.loc, node.callChain);
+      NNG_CHECK(rw.out().typeOf(v) == typeOf(node.output),
+                "prune: " + s.def->name + " changed the type of " + outName);
+      rw.out().node(rw.out().value(v).producer).note = node.note;
+      rw.setMap(node.output, v);
+    }
+    // Outputs and the loss that were replaced read their replacement.
+    for (ValueId o : src_.outputs())
+      rw.setMap(o, rw.map(repl_[static_cast<size_t>(o)]));
+    if (src_.loss())
+      rw.setMap(*src_.loss(), rw.map(repl_[static_cast<size_t>(*src_.loss())]));
+    return rw.finish();
+  }
+
+  const Graph &src_;
+  PassContext &ctx_;
+  PrintedNames names_;         // of the source graph's values
+  std::vector<bool> external_; // outputs and the loss of the source graph
+  std::vector<Spec> spec_;     // per source node
+  std::vector<ValueId> repl_;  // per source value: the value that now stands for it
+  std::unordered_map<ValueId, std::string> renamed_; // unnamed values that took an output's name
+  std::unordered_map<std::string, ValueId> cse_;
+  std::unique_ptr<Backend> backend_; // for folding, made on first use
+  bool changed_ = false;
+};
+
+} // namespace
+
 PassInfo prunePass() {
-  return PassInfo{"prune", "(not implemented yet)", [](Graph &, PassContext &) -> bool {
-                    throw UserError("pass 'prune' is not implemented yet");
+  return PassInfo{"prune",
+                  "removes dead nodes and params, folds constants, drops identities (x * 1, "
+                  "x + 0, double transposes, ...) and merges common subexpressions",
+                  [](Graph &g, PassContext &ctx) {
+                    bool changed = false;
+                    Graph pruned = Pruner(g, ctx).run(changed);
+                    if (changed)
+                      g = std::move(pruned);
+                    return changed;
                   }};
 }
 

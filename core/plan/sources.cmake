@@ -1,1 +1,3 @@
 list(APPEND NNG_CORE_SOURCES plan/schedule.cpp)
+list(APPEND NNG_CORE_SOURCES plan/streams.cpp)
+list(APPEND NNG_CORE_SOURCES plan/memory_plan.cpp)

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/ops/registry.h"
+#include "core/passes/amp.h"
 #include "core/passes/autodiff.h"
 
 namespace nng {
@@ -29,9 +30,31 @@ void appendOptimizerUpdate(Graph &g, const OptimizerConfig &opt) {
   const std::string op = sgd ? "sgd_update" : "adam_update";
   const OpDef *def = opRegistry().find(op);
   std::vector<ValueId> params = g.params(); // copied: the loop adds buffers
+  auto gradOf = [&g](ValueId p) {
+    const Value &pv = g.value(p);
+    return pv.kind == ValueKind::Param ? g.find(gradName(pv.name)) : kNone;
+  };
+  // Dynamic loss scaling (the amp pass, f16): the updates run only when every
+  // gradient is finite, and the scale follows (PyTorch GradScaler).
+  const ValueId lossScale = g.find(kLossScaleName), goodSteps = g.find(kGoodStepsName);
+  ValueId finite = kNone;
+  if (lossScale != kNone && goodSteps != kNone) {
+    std::vector<ValueId> grads;
+    for (ValueId p : params)
+      if (gradOf(p) != kNone)
+        grads.push_back(gradOf(p));
+    if (!grads.empty()) {
+      std::vector<TensorType> types;
+      for (ValueId v : grads)
+        types.push_back(g.typeOf(v));
+      AttrMap none;
+      TensorType t = inferType(*opRegistry().find("all_finite"), types, none);
+      finite = g.addNode("all_finite", grads, none, t, "amp.finite");
+    }
+  }
   for (ValueId p : params) {
     const Value pv = g.value(p);
-    ValueId grad = pv.kind == ValueKind::Param ? g.find(gradName(pv.name)) : kNone;
+    ValueId grad = gradOf(p);
     if (grad == kNone)
       continue; // a buffer, or a param that does not reach the loss
     const std::string prefix = "optim." + pv.name;
@@ -41,12 +64,26 @@ void appendOptimizerUpdate(Graph &g, const OptimizerConfig &opt) {
       ins.push_back(g.addParam(prefix + "." + state, pv.type, zeros, pv.loc, ValueKind::Buffer));
     ins.push_back(lr);
     ins.push_back(step);
+    if (finite != kNone)
+      ins.push_back(finite);
     std::vector<TensorType> types;
     for (ValueId v : ins)
       types.push_back(g.typeOf(v));
     AttrMap a = attrs;
     TensorType t = inferType(*def, types, a);
     g.markOutput(g.addNode(op, ins, a, t, prefix + ".updated", pv.loc));
+  }
+  if (finite != kNone) {
+    // After the updates: nothing this step reads the scale later.
+    AttrMap a{{"growth", Attr::ofFloat(kLossScaleGrowth)},
+              {"backoff", Attr::ofFloat(kLossScaleBackoff)},
+              {"interval", Attr::ofInt(kLossScaleInterval)}};
+    std::vector<ValueId> ins{lossScale, goodSteps, finite};
+    std::vector<TensorType> types;
+    for (ValueId v : ins)
+      types.push_back(g.typeOf(v));
+    TensorType t = inferType(*opRegistry().find("loss_scale_update"), types, a);
+    g.markOutput(g.addNode("loss_scale_update", ins, a, t, "amp.loss_scale.updated"));
   }
 }
 
@@ -56,6 +93,8 @@ Optimizer::Optimizer(Session &session, const TrainConfig &cfg, int64_t totalStep
   const Graph &g = session.graph();
   for (size_t n = firstUpdateNode; n < g.nodes().size(); ++n) {
     const Node &update = g.node(static_cast<NodeId>(n));
+    if (opRegistry().find(update.op)->family != "optimizer")
+      continue; // loss scaling's all_finite and loss_scale_update
     Slot s{update.inputs.at(1), {}};
     if (cfg.accumulate > 1) {
       // Sized like the param: gradients get their buffers only when dims are bound.

@@ -18,7 +18,10 @@ constexpr const char *kStepName = "optim.step";
 // Appends to `g` (which holds `grad.<P>` values: autodiff ran) the buffers `optim.lr`
 // and `optim.step` (f64 scalars), the zero-initialized state of every parameter that
 // has a gradient (`optim.<P>.momentum`, or `optim.<P>.m` and `optim.<P>.v`), and the
-// update node `optim.<P>.updated` of each, marked as an output.
+// update node `optim.<P>.updated` of each, marked as an output. When the amp pass
+// added dynamic loss scaling (buffers amp.loss_scale and amp.good_steps), it also
+// appends `amp.finite = all_finite(grads...)`, read by every update (false: the step
+// is skipped), and `amp.loss_scale.updated = loss_scale_update(...)` after them.
 void appendOptimizerUpdate(Graph &g, const OptimizerConfig &opt);
 
 class Optimizer {

@@ -17,10 +17,10 @@ std::string resolveDevice(const std::string &device) {
   return "cpu";
 }
 
-Session::Session(Graph graph, const std::string &device)
+Session::Session(Graph graph, const std::string &device, const ExecutorOptions &options)
     : graph_(std::move(graph)), device_(resolveDevice(device)),
       backend_(createBackend(device_)),
-      exec_(std::make_unique<Executor>(graph_, *backend_)) {}
+      exec_(std::make_unique<Executor>(graph_, *backend_, options)) {}
 
 void Session::initializeParams(uint64_t seed) {
   Rng rng(seed);

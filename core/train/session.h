@@ -19,7 +19,7 @@ std::string resolveDevice(const std::string &device);
 
 class Session {
 public:
-  Session(Graph graph, const std::string &device);
+  Session(Graph graph, const std::string &device, const ExecutorOptions &options = {});
 
   const Graph &graph() const { return graph_; }
   Executor &exec() { return *exec_; }

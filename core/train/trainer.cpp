@@ -194,6 +194,29 @@ size_t forwardPrefix(const Graph &g) {
   return end;
 }
 
+namespace {
+
+// How the executor runs the training step: from one planned arena when the pipeline
+// has `reuse`, on parallel streams when it has `schedule`. Values the trainer reads
+// after a step that are not outputs must outlive it in the arena.
+ExecutorOptions executorOptions(const Graph &g, const std::vector<std::string> &pipeline,
+                                const PassOptions &options) {
+  auto has = [&](const char *pass) {
+    return std::find(pipeline.begin(), pipeline.end(), pass) != pipeline.end();
+  };
+  ExecutorOptions o;
+  o.arena = has("reuse");
+  o.streams = has("schedule") ? options.streams : 1;
+  const Head head = classificationHead(g);
+  if (head.logits != kNone)
+    o.keepAlive.push_back(head.logits);
+  if (ValueId finite = g.find("amp.finite"); finite != kNone)
+    o.keepAlive.push_back(finite);
+  return o;
+}
+
+} // namespace
+
 TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts) {
   const auto wallStart = std::chrono::steady_clock::now();
   setModelName(cfg, model.name);
@@ -223,11 +246,13 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
   // order), then the optimizer's updates.
   Graph g = model;
   PassContext passes(trainingPassOptions(cfg, opts));
-  runPipeline(g, trainingPipeline(cfg, opts), passes);
+  const std::vector<std::string> pipeline = canonicalPipeline(trainingPipeline(cfg, opts));
+  runPipeline(g, pipeline, passes);
   const size_t forwardNodes = forwardPrefix(g);
   const size_t backwardEnd = g.nodes().size();
   appendOptimizerUpdate(g, cfg.optimizer);
-  Session s(std::move(g), cfg.device);
+  const ExecutorOptions execOptions = executorOptions(g, pipeline, passes.options());
+  Session s(std::move(g), cfg.device, execOptions);
   s.initializeParams(cfg.seed);
   const Head head = classificationHead(s.graph());
   const ValueId lossId = *s.graph().loss();
@@ -249,6 +274,9 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
   const int64_t totalSteps =
       cfg.steps > 0 ? cfg.steps : std::max<int64_t>(1, cfg.epochs * batchesPerEpoch / accumulate);
   Optimizer optimizer(s, cfg, totalSteps, backwardEnd);
+  struct {
+    ValueId finite, scale;
+  } lossScaling{s.graph().find("amp.finite"), s.graph().find("amp.loss_scale")};
 
   TrainState st;
   st.seed = cfg.seed;
@@ -333,6 +361,12 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
                                 {"epoch", b.at.epoch + 1}, {"loss", loss}};
     if (!std::isnan(lr))
       line["lr"] = lr;
+    if (lossScaling.finite != kNone && !std::isnan(lr)) {
+      // fp16 loss scaling skips the update of a step whose gradients overflowed.
+      line["loss_scale"] = s.exec().read<float>(lossScaling.scale).at(0);
+      if (!s.exec().read<uint8_t>(lossScaling.finite).at(0))
+        line["skipped"] = true;
+    }
     logLine(line);
     const int64_t batchInEpoch = b.at.index / cfg.data.batchSize + 1;
     progress.update(batchInEpoch, loss,

@@ -166,6 +166,10 @@ const std::vector<Case> kValid = {
      {"f32[10]", "f32[10]", "f32[10]", "f32[10]", "f64[]", "f64[]"},
      {{"decoupled", Attr::ofBool(true)}},
      "f32[10]"},
+    // loss scaling (amp): the updates' optional `finite` flag, the check, the scale
+    {"sgd_update", {"f32[4]", "f32[4]", "f32[4]", "f64[]", "f64[]", "bool[]"}, {}, "f32[4]"},
+    {"all_finite", {"f32[784, 512]", "f32[512]"}, {}, "bool[]"},
+    {"loss_scale_update", {"f32[]", "f32[]", "bool[]"}, {{"interval", I(100)}}, "f32[]"},
     // fused
     {"fused_dense",
      {"f32[N, 784]", "f32[784, 512]", "f32[512]"},
@@ -466,6 +470,19 @@ const std::vector<Case> kInvalid = {
      {"f32[3]", "f32[3]", "f32[3]", "f32[3]", "f32[]", "f64[]"},
      {},
      "adam_update: lr and step must be f64[], got f32[]"},
+    {"sgd_update",
+     {"f32[3]", "f32[3]", "f32[3]", "f64[]", "f64[]", "f32[]"},
+     {},
+     "sgd_update: finite must be bool[], got f32[]"},
+    {"sgd_update",
+     {"f32[3]", "f32[3]", "f32[3]", "f64[]"},
+     {},
+     "sgd_update: expected 5 to 6 inputs (param, grad, momentum_buf, lr, step, finite), got 4"},
+    {"all_finite", {"i64[3]"}, {}, "all_finite: input 0 must be a float tensor, got i64[3]"},
+    {"loss_scale_update",
+     {"f32[]", "f32[]", "f32[]"},
+     {},
+     "loss_scale_update: finite must be bool[], got f32[]"},
     // fused
     {"fused_dense",
      {"f32[N, 784]", "f32[784, 512]", "f32[512]"},
@@ -568,8 +585,9 @@ TEST(OpsTest, InvalidCasesReportWhatWasExpected) {
 // The families in core/ops. "backward" holds the generated `<op>_grad` ops and
 // sum_to (core/ops/backward.cpp): they are checked for completeness here, their
 // rules are tested by their owner's tests, and docs/ops.md does not list them.
-const std::set<std::string> kFamilies = {"elementwise", "linalg", "shape",    "reduction", "loss",
-                                         "nn",          "fused",  "optimizer", "backward"};
+const std::set<std::string> kFamilies = {"elementwise", "linalg",    "shape", "reduction",
+                                         "loss",        "nn",        "fused", "optimizer",
+                                         "amp",         "backward"};
 bool isBackward(const OpDef &op) { return op.family == "backward"; }
 
 // Every op is fully described, and every forward op has at least one valid and one

@@ -97,7 +97,34 @@ double clip_grad_norm(T *const *grads, const int64_t *sizes, int count, double m
   return norm;
 }
 
+template <typename T> bool all_finite(const T *x, int64_t n) {
+  // x - x is 0 for finite x and NaN for inf and NaN: one test, no early exit (the
+  // sum of flags vectorizes and is order-independent).
+  int64_t bad = 0;
+#pragma omp parallel for if (n >= kParallelMin) schedule(static) reduction(+ : bad)
+  for (int64_t i = 0; i < n; ++i)
+    bad += (x[i] - x[i]) != T(0);
+  return bad == 0;
+}
+
+void loss_scale_update(float *scale, float *goodSteps, bool finite, double growth,
+                       double backoff, int64_t interval) {
+  if (!finite) {
+    *scale = float(double(*scale) * backoff);
+    *goodSteps = 0;
+    return;
+  }
+  const float good = *goodSteps + 1;
+  if (good >= float(interval)) {
+    *scale = float(double(*scale) * growth);
+    *goodSteps = 0;
+  } else {
+    *goodSteps = good;
+  }
+}
+
 #define NNG_INSTANTIATE(T)                                                                         \
+  template bool all_finite<T>(const T *, int64_t);                                                 \
   template void sgd_step<T>(T *, T *, const T *, int64_t, int64_t, double, double, double, double, \
                             bool);                                                                 \
   template void adam_step<T>(T *, T *, T *, const T *, int64_t, int64_t, double, double, double,   \

@@ -45,4 +45,13 @@ double grad_global_norm(const T *const *grads, const int64_t *sizes, int count);
 template <typename T>
 double clip_grad_norm(T *const *grads, const int64_t *sizes, int count, double maxNorm);
 
+// Dynamic loss scaling (mixed precision, PyTorch GradScaler): whether every element
+// of x is finite (no inf, no NaN).
+template <typename T> bool all_finite(const T *x, int64_t n);
+
+// GradScaler's update: not finite: scale *= backoff, goodSteps = 0; finite:
+// goodSteps += 1, and when it reaches `interval`, scale *= growth and goodSteps = 0.
+void loss_scale_update(float *scale, float *goodSteps, bool finite, double growth,
+                       double backoff, int64_t interval);
+
 } // namespace nng::cpu

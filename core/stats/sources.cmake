@@ -1,0 +1,1 @@
+list(APPEND NNG_CORE_SOURCES stats/stats.cpp)
