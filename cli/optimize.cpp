@@ -30,9 +30,11 @@ int runOptimize(const OptimizeArgs &a) {
   std::optional<Graph> g = loadModelFile(a.file, a.model);
   if (!g)
     return kExitInputError;
-  *g = unnameTemporaries(*g);
+  unnameTemporaries(*g);
   const double loadMs = msSince(start);
+  const size_t loadedNodes = g->nodes().size();
   PassContext ctx(optionsOf(a.flags));
+  ctx.setExplaining(a.explain);
   runPipeline(*g, pipelineOf(a.flags), ctx);
   if (a.explain)
     printPassNotes(ctx);
@@ -41,7 +43,7 @@ int runOptimize(const OptimizeArgs &a) {
   if (a.time) {
     double total = loadMs;
     std::fprintf(stderr, "time: %-10s %9.1f ms  (read, parse, lower, verify: %zu nodes)\n",
-                 "front end", loadMs, g->nodes().size());
+                 "front end", loadMs, loadedNodes);
     for (const auto &[pass, ms] : ctx.times()) {
       std::fprintf(stderr, "time: %-10s %9.1f ms  (with the verifier after it)\n", pass.c_str(),
                    ms);

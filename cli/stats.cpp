@@ -39,7 +39,7 @@ int runStats(const StatsArgs &a) {
   std::optional<Graph> g = loadModelFile(a.file, a.model);
   if (!g)
     return kExitInputError;
-  *g = unnameTemporaries(*g); // as nng optimize does, so the tables agree
+  unnameTemporaries(*g); // as nng optimize does, so the tables agree
 
   std::vector<std::string> names = pipelineOf(a.flags);
   const bool train = a.train || !a.memBudget.empty();

@@ -8,6 +8,7 @@ namespace nng {
 GraphRewriter::GraphRewriter(const Graph &src, const std::vector<bool> &keepParam)
     : src_(src), map_(src.values().size(), kNone) {
   out_.name = src.name;
+  out_.reserve(src.values().size(), src.nodes().size());
   for (ValueId in : src.inputs()) {
     const Value &v = src.value(in);
     map_[in] = out_.addInput(v.name, v.type, v.loc);
@@ -76,25 +77,11 @@ bool looksTemporary(const std::string &name) {
 
 } // namespace
 
-Graph unnameTemporaries(const Graph &g) {
+void unnameTemporaries(Graph &g) {
   const std::vector<bool> external = externallyUsed(g);
-  GraphRewriter rw(g);
-  for (size_t n = 0; n < g.nodes().size(); ++n) {
-    const Node &node = g.node(static_cast<NodeId>(n));
-    const Value &v = g.value(node.output);
-    if (external[node.output] || !looksTemporary(v.name)) {
-      rw.copy(static_cast<NodeId>(n));
-      continue;
-    }
-    std::vector<ValueId> inputs;
-    for (ValueId in : node.inputs)
-      inputs.push_back(rw.map(in));
-    ValueId id = rw.out().addNode(node.op, std::move(inputs), node.attrs, v.type, "", node.loc,
-                                  node.callChain);
-    rw.out().node(rw.out().value(id).producer).note = node.note;
-    rw.setMap(node.output, id);
-  }
-  return rw.finish();
+  for (const Node &node : g.nodes())
+    if (!external[node.output] && looksTemporary(g.value(node.output).name))
+      g.rename(node.output, "");
 }
 
 std::vector<std::vector<NodeId>> usersOf(const Graph &g) {

@@ -54,7 +54,7 @@ std::vector<std::vector<NodeId>> usersOf(const Graph &g);
 // printed source has them as real names; clearing them lets passes number new
 // temporaries as they would have in one process, so `nng optimize --a m.nn | nng
 // optimize --b -` prints what `nng optimize --a --b m.nn` prints.
-Graph unnameTemporaries(const Graph &g);
+void unnameTemporaries(Graph &g);
 
 // Whether `v` is an output of the graph or its loss: such values must survive passes.
 std::vector<bool> externallyUsed(const Graph &g);

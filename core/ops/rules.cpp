@@ -38,9 +38,15 @@ Shape broadcast(const std::string &op, const Shape &a, const Shape &b) {
 
 Shape checkElements(const std::string &op, Shape s) {
   int64_t n = 1;
-  for (const Dim &d : s)
-    if (d.isKnown())
-      n = mulChecked(op, n, d.value, "the result " + shapeStr(s));
+  for (const Dim &d : s) {
+    if (!d.isKnown())
+      continue;
+    // The message only on overflow: every op's type inference passes here.
+    auto m = checkedMul(n, d.value);
+    if (!m)
+      throw TypeError(op + ": the result " + shapeStr(s) + " has more than 2^48 elements");
+    n = *m;
+  }
   return s;
 }
 
@@ -121,25 +127,27 @@ double elementwiseCost(const std::string &op) {
 }
 
 TensorType matmulType(const std::string &op, const TensorType &a, const TensorType &b) {
-  std::string both = a.str() + " @ " + b.str();
+  // The operands as a message shows them, built only for an error.
+  auto bothStr = [&] { return a.str() + " @ " + b.str(); };
   if (a.rank() < 2 || b.rank() < 2)
     throw TypeError(op + ": operands must have rank 2 or more (reshape a vector to [1, K] or " +
-                    "[K, 1]), got " + both);
+                    "[K, 1]), got " + bothStr());
   if (!isFloat(a.dtype) || !isFloat(b.dtype))
-    throw TypeError(op + ": operands must be float tensors, got " + both);
+    throw TypeError(op + ": operands must be float tensors, got " + bothStr());
   if (a.dtype != b.dtype)
-    throw TypeError(op + ": operand dtypes differ: " + both + " (insert a cast)");
+    throw TypeError(op + ": operand dtypes differ: " + bothStr() + " (insert a cast)");
   const Dim &ka = a.shape[a.rank() - 1];
   const Dim &kb = b.shape[b.rank() - 2];
   if (ka != kb)
-    throw TypeError(op + ": inner dimensions differ: " + both + " (" + ka.str() + " vs " +
+    throw TypeError(op + ": inner dimensions differ: " + bothStr() + " (" + ka.str() + " vs " +
                     kb.str() + ")");
   Shape batchA(a.shape.begin(), a.shape.end() - 2);
   Shape batchB(b.shape.begin(), b.shape.end() - 2);
   Shape out;
   std::string conflict;
   if (!tryBroadcast(batchA, batchB, out, conflict))
-    throw TypeError(op + ": batch dimensions do not broadcast: " + both + " (" + conflict + ")");
+    throw TypeError(op + ": batch dimensions do not broadcast: " + bothStr() + " (" + conflict +
+                    ")");
   out.push_back(a.shape[a.rank() - 2]);
   out.push_back(b.shape[b.rank() - 1]);
   return TensorType{a.dtype, checkElements(op, std::move(out))};

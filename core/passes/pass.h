@@ -38,9 +38,15 @@ public:
 
   const PassOptions &options() const { return options_; }
 
+  // Whether anyone reads the notes (`--explain`): passes may skip building messages
+  // that cost time on large graphs when nobody does.
+  bool explaining() const { return explaining_; }
+  void setExplaining(bool on) { explaining_ = on; }
+
   // Records a note for --explain; cheap enough to call on every decision.
   void explain(const SourceLoc &loc, std::string message) {
-    notes_.push_back(PassNote{current_, loc, std::move(message)});
+    if (explaining_)
+      notes_.push_back(PassNote{current_, loc, std::move(message)});
   }
   void explain(std::string message) { explain(SourceLoc{}, std::move(message)); }
   const std::vector<PassNote> &notes() const { return notes_; }
@@ -55,6 +61,7 @@ public:
 private:
   PassOptions options_;
   std::string current_;
+  bool explaining_ = true;
   std::vector<PassNote> notes_;
   std::vector<std::pair<std::string, double>> times_;
 };

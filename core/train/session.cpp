@@ -22,12 +22,24 @@ Session::Session(Graph graph, const std::string &device, const ExecutorOptions &
       backend_(createBackend(device_)),
       exec_(std::make_unique<Executor>(graph_, *backend_, options)) {}
 
+namespace {
+
+// FNV-1a: a hash of a parameter's name that is the same on every platform and run.
+uint64_t nameHash(const std::string &name) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : name)
+    h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+} // namespace
+
 void Session::initializeParams(uint64_t seed) {
-  Rng rng(seed);
   std::vector<float> host;
   for (ValueId p : graph_.params()) {
     const Value &v = graph_.value(p);
     validateInitializer(v.init, v.loc);
+    Rng rng(mixSeed(seed, nameHash(v.name)));
     const Tensor &t = exec_->tensor(p);
     initializeHost(v.init, t.shape, rng, host);
     if (t.dtype == DType::F32) {

@@ -26,8 +26,9 @@ public:
   Backend &backend() { return *backend_; }
   const std::string &device() const { return device_; }
 
-  // Fills every param and buffer from its initializer, drawing from one stream seeded
-  // with `seed` in declaration order (so the same seed gives the same weights).
+  // Fills every param and buffer from its initializer, each from its own random
+  // stream seeded by `seed` and its name: the same seed gives the same weights, and a
+  // pass that removes or reorders params (prune) leaves the others' values alone.
   void initializeParams(uint64_t seed);
   // Params and buffers by name.
   TensorFile weights() const;

@@ -246,6 +246,7 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
   // order), then the optimizer's updates.
   Graph g = model;
   PassContext passes(trainingPassOptions(cfg, opts));
+  passes.setExplaining(false); // nobody reads the notes here
   const std::vector<std::string> pipeline = canonicalPipeline(trainingPipeline(cfg, opts));
   runPipeline(g, pipeline, passes);
   const size_t forwardNodes = forwardPrefix(g);
