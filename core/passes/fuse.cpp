@@ -9,6 +9,7 @@
 // - cross_entropy(log_softmax(x)) -> softmax_cross_entropy(x), with its backward.
 // - conv2d (+ bias add) + batch_norm in an evaluation graph (no minimize) -> conv2d
 //   with weights scaled per output channel (computed from the params by nodes) + add.
+// - relu_grad(dy, y, x) -> relu_grad(dy, y, y) where that leaves x to a chain alone.
 // Stage 2: chains of elementwise/broadcast ops -> fused_elementwise, whose chain
 // attribute (core/ops/fused.h) spells the computation.
 //
@@ -95,6 +96,7 @@ public:
   void tryDense(NodeId mmId);
   void trySoftmaxCrossEntropy(NodeId ceId);
   void tryConvBatchNorm(NodeId bnId);
+  void tryReluGradFromOutput(NodeId reluId);
   // Builds the rewritten graph into `out`; false (and `out` untouched) when no rule fired.
   bool rewrite(Graph &out);
 
@@ -338,6 +340,42 @@ void Fuser::trySoftmaxCrossEntropy(NodeId ceId) {
     msg += "; its backward into one softmax_cross_entropy_grad";
   }
   ctx_.explain(ce.loc, msg);
+}
+
+// ---- relu's backward from its output ---------------------------------------------------
+
+// In a training graph relu_grad(dy, y, x) reads relu's input x, which keeps x alive
+// and stops the elementwise chain that computes x from fusing with the relu. y > 0
+// exactly where x > 0, so relu_grad(dy, y, y) is the same gradient; with it, x's only
+// consumer is the relu. Done only where x comes from a chain op (where it pays).
+void Fuser::tryReluGradFromOutput(NodeId reluId) {
+  const Node &relu = g_.node(reluId);
+  if (claimed_[static_cast<size_t>(reluId)])
+    return;
+  const ValueId x = relu.inputs[0], y = relu.output;
+  const Node *p = producer(x);
+  if (!p || !isChainFunction(p->op) || external_[static_cast<size_t>(x)])
+    return;
+  std::vector<NodeId> grads;
+  for (NodeId u : users(x)) {
+    const Node &un = g_.node(u);
+    if (u == reluId)
+      continue;
+    if (un.op != gradOf(relu.op) || un.inputs[1] != y || un.inputs[2] != x ||
+        claimed_[static_cast<size_t>(u)])
+      return;
+    grads.push_back(u);
+  }
+  if (grads.empty())
+    return;
+  for (NodeId u : grads) {
+    const Node &un = g_.node(u);
+    set(u, {un.op, {un.inputs[0], y, y}, un.attrs, ""});
+    claimed_[static_cast<size_t>(u)] = true;
+  }
+  ctx_.explain(relu.loc, "relu_grad reads relu's output " + name(y) + " instead of its input " +
+                             name(x) + " (the same mask), so " + name(x) +
+                             " can fuse into an elementwise chain");
 }
 
 // ---- conv + batch_norm (evaluation graphs) -----------------------------------------------
@@ -618,6 +656,8 @@ PassInfo fusePass() {
                         f.trySoftmaxCrossEntropy(n);
                       else if (op == "batch_norm")
                         f.tryConvBatchNorm(n);
+                      else if (op == "relu")
+                        f.tryReluGradFromOutput(n);
                     }
                     Graph staged;
                     bool changed = f.rewrite(staged);

@@ -125,8 +125,7 @@ bool isBinary(ChainOp op) { return op >= ChainOp::Add; }
 // Reads `count` elements of a strided input starting at output element `begin`: one
 // run per stretch of the (coalesced) innermost dim, a fill where the input is broadcast
 // along it, a copy where it is contiguous.
-template <typename T>
-void gather(T *dst, const InputView<T> &in, int64_t begin, int64_t count) {
+template <typename T> void gather(T *dst, const InputView<T> &in, int64_t begin, int64_t count) {
   const StridedLoop &l = in.loop;
   const int last = l.rank - 1;
   const int64_t inner = l.shape[last], step = l.stride[1][last];
