@@ -44,8 +44,20 @@ struct Call {
 
 using Kernel = std::function<void(const Call &)>;
 
-template <typename T> std::vector<T> scratch(int64_t n) {
-  return std::vector<T>(static_cast<size_t>(std::max<int64_t>(n, 1)));
+// Kernel workspaces (im2col matrices, normalization statistics, dropout masks). Each
+// thread keeps its buffers between calls: a training step asks for the same sizes every
+// time, and a fresh allocation of megabytes costs a page fault per 4 KiB on every step.
+// `slot` tells apart the buffers one kernel uses at once. The contents are left as the
+// last kernel wrote them: kernels write their workspace before reading it.
+template <typename T> T *scratch(int64_t n, size_t slot = 0) {
+  thread_local std::vector<std::vector<unsigned char>> buffers;
+  if (buffers.size() <= slot)
+    buffers.resize(slot + 1);
+  std::vector<unsigned char> &b = buffers[slot];
+  const size_t bytes = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T);
+  if (b.size() < bytes)
+    b.resize(bytes);
+  return reinterpret_cast<T *>(b.data());
 }
 
 // A seed per dropout node: the forward node's output id, mixed with the run's seed,
@@ -265,20 +277,20 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
     int64_t s = c.i("stride"), p = c.i("pad");
     auto ws = scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[2], w[3], s, p));
     cpu::conv2d_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
-                       s, p, ws.data());
+                       s, p, ws);
   };
   k["conv2d_grad"] = [](const Call &c) {
     const auto &x = c.in[2].shape, &w = c.in[3].shape;
     int64_t s = c.i("stride"), p = c.i("pad");
     auto ws = scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[2], w[3], s, p));
     cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), x[0],
-                       x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws.data());
+                       x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws);
   };
   auto poolStride = [](const Call &c) { return c.i("stride") ? c.i("stride") : c.i("kernel"); };
   k["max_pool2d"] = [poolStride](const Call &c) {
     const auto &x = c.in[0].shape;
-    auto argmax = scratch<int64_t>(c.out.elements());
-    cpu::max_pool2d_fwd<T>(c.o<T>(), argmax.data(), c.x<T>(0), x[0], x[1], x[2], x[3],
+    // The backward finds each window's maximum again from x: no argmax to keep.
+    cpu::max_pool2d_fwd<T>(c.o<T>(), nullptr, c.x<T>(0), x[0], x[1], x[2], x[3],
                            c.i("kernel"), poolStride(c), c.i("pad"));
   };
   k["max_pool2d_grad"] = [poolStride](const Call &c) {
@@ -318,8 +330,8 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
     bnSizes(c.in[0], n, ch, hw);
     T *runMean = c.in[3].as<T>(), *runVar = c.in[4].as<T>();
     if (c.ctx.training) {
-      auto mean = scratch<T>(ch), invStd = scratch<T>(ch);
-      cpu::batch_norm_train_fwd<T>(c.o<T>(), mean.data(), invStd.data(), runMean, runVar,
+      T *mean = scratch<T>(ch, 0), *invStd = scratch<T>(ch, 1);
+      cpu::batch_norm_train_fwd<T>(c.o<T>(), mean, invStd, runMean, runVar,
                                    c.x<T>(0), c.x<T>(1), c.x<T>(2), n, ch, hw, c.f("eps"),
                                    c.f("momentum"));
     } else {
@@ -336,8 +348,8 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   };
   k["layer_norm"] = [](const Call &c) {
     int64_t cols = c.in[0].shape.back(), rows = c.n(0) / std::max<int64_t>(cols, 1);
-    auto mean = scratch<T>(rows), rstd = scratch<T>(rows);
-    cpu::layer_norm_fwd<T>(c.o<T>(), mean.data(), rstd.data(), c.x<T>(0), c.x<T>(1), c.x<T>(2),
+    T *mean = scratch<T>(rows, 0), *rstd = scratch<T>(rows, 1);
+    cpu::layer_norm_fwd<T>(c.o<T>(), mean, rstd, c.x<T>(0), c.x<T>(1), c.x<T>(2),
                            rows, cols, c.f("eps"));
   };
   k["layer_norm_grad"] = [](const Call &c) {
@@ -351,8 +363,8 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
       std::memcpy(c.o<T>(), c.x<T>(0), static_cast<size_t>(c.n(0)) * sizeof(T));
       return;
     }
-    auto mask = scratch<uint8_t>(c.n(0));
-    cpu::dropout_fwd<T>(c.o<T>(), mask.data(), c.x<T>(0), c.n(0), c.f("p"),
+    uint8_t *mask = scratch<uint8_t>(c.n(0));
+    cpu::dropout_fwd<T>(c.o<T>(), mask, c.x<T>(0), c.n(0), c.f("p"),
                         dropoutSeed(c.ctx, c.node.output), c.ctx.step);
   };
   k["dropout_grad"] = [](const Call &c) {

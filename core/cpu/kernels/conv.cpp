@@ -2,8 +2,10 @@
 #include "core/cpu/kernels/conv.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <omp.h>
@@ -194,6 +196,74 @@ int64_t windowArgmax(const T *plane, int64_t height, int64_t width, int64_t oy, 
   return at;
 }
 
+// windowArgmax for a window that lies inside the plane (no padding), without bounds
+// checks and without branches on the data (random activations make `v > best`
+// unpredictable): the hot case. Same answer: the first maximum in row-major order,
+// or the first NaN, which nothing replaces.
+template <typename T>
+int64_t insideWindowArgmax(const T *plane, int64_t width, int64_t y0, int64_t x0,
+                           int64_t kernel) {
+  int64_t at = y0 * width + x0;
+  T best = plane[at];
+  for (int64_t ki = 0; ki < kernel; ++ki)
+    for (int64_t kj = 0; kj < kernel; ++kj) {
+      const int64_t i = (y0 + ki) * width + x0 + kj;
+      const T v = plane[i];
+      const bool take = (v > best) | ((v != v) & (best == best));
+      best = take ? v : best;
+      at = take ? i : at;
+    }
+  return at;
+}
+
+// Whether `later` replaces `first` as the maximum: strictly greater, or the first NaN.
+template <typename T> inline bool replaces(T first, T later) {
+  return (later > first) | ((later != later) & (first == first));
+}
+
+// 2x2 windows with stride 2 and no padding, one output row: the common pooling of
+// CNNs, written so the compiler vectorizes it across the row (no data-dependent
+// branches; the window's four values compared as a tree, which keeps the first
+// maximum in row-major order like windowArgmax). `which` gets the winner's position
+// in the window, 0..3 row-major.
+// `take ? b : a` through the bits, which compilers do not turn into a branch (they
+// do for the ternary on floats, and random activations mispredict half the time).
+template <typename T> inline T selectBits(bool take, T a, T b) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  Bits x, y;
+  std::memcpy(&x, &a, sizeof(T));
+  std::memcpy(&y, &b, sizeof(T));
+  const Bits mask = Bits(0) - Bits(take);
+  const Bits r = (y & mask) | (x & ~mask);
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
+}
+
+template <typename T>
+void maxPool2x2Row(T *y, int8_t *which, const T *r0, const T *r1, int64_t ow) {
+  for (int64_t ox = 0; ox < ow; ++ox) {
+    const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+    const bool tb = (b > a) | ((b != b) & (a == a));
+    const bool td = (d > c) | ((d != d) & (c == c));
+    const T top = selectBits(tb, a, b), bottom = selectBits(td, c, d);
+    const bool tq = (bottom > top) | ((bottom != bottom) & (top == top));
+    y[ox] = selectBits(tq, top, bottom);
+    // tq ? 2 + td : tb, in arithmetic for the same reason.
+    which[ox] = static_cast<int8_t>(tq * (2 + td) + (1 - tq) * tb);
+  }
+}
+
+// The argmax of output (oy, ox): without padding every window lies inside the plane
+// (floor mode), so the unchecked search applies.
+template <typename T>
+int64_t poolArgmax(const T *plane, int64_t height, int64_t width, int64_t oy, int64_t ox,
+                   int64_t kernel, int64_t stride, int64_t pad) {
+  if (pad == 0)
+    return insideWindowArgmax(plane, width, oy * stride, ox * stride, kernel);
+  return windowArgmax(plane, height, width, oy, ox, kernel, stride, pad);
+}
+
 } // namespace
 
 template <typename T>
@@ -203,12 +273,20 @@ void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int
   const int64_t oh = convOutSize(height, kernel, stride, pad);
   const int64_t ow = convOutSize(width, kernel, stride, pad);
   const int64_t planes = n * c;
+  const bool twoByTwo = kernel == 2 && stride == 2 && pad == 0 && !argmax;
 #pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const T *in = x + p * height * width;
+    if (twoByTwo) {
+      std::vector<int8_t> which(static_cast<size_t>(ow));
+      for (int64_t oy = 0; oy < oh; ++oy)
+        maxPool2x2Row<T>(y + (p * oh + oy) * ow, which.data(), in + 2 * oy * width,
+                         in + (2 * oy + 1) * width, ow);
+      continue;
+    }
     for (int64_t oy = 0; oy < oh; ++oy)
       for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t at = windowArgmax(in, height, width, oy, ox, kernel, stride, pad);
+        const int64_t at = poolArgmax(in, height, width, oy, ox, kernel, stride, pad);
         const int64_t o = (p * oh + oy) * ow + ox;
         y[o] = at >= 0 ? in[at] : -std::numeric_limits<T>::infinity();
         if (argmax)
@@ -225,18 +303,47 @@ void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64
   const int64_t oh = convOutSize(height, kernel, stride, pad);
   const int64_t ow = convOutSize(width, kernel, stride, pad);
   const int64_t planes = n * c, hw = height * width;
+  // Windows that tile the plane exactly (the usual 2x2 stride 2 on even sizes) cover
+  // every input once: each window writes its own k*k gradients, no fill first.
+  const bool tiles = pad == 0 && stride == kernel && height == oh * kernel && width == ow * kernel;
 #pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     T *d = dx + p * hw;
-    std::fill(d, d + hw, T(0));
+    if (tiles && kernel == 2 && !argmax) {
+      // Recompute each window's winner a row at a time, then scatter without branches.
+      std::vector<T> ignored(static_cast<size_t>(ow));
+      std::vector<int8_t> which(static_cast<size_t>(ow));
+      const T *in = x + p * hw;
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        maxPool2x2Row<T>(ignored.data(), which.data(), in + 2 * oy * width,
+                         in + (2 * oy + 1) * width, ow);
+        const T *g = dy + (p * oh + oy) * ow;
+        T *d0 = d + 2 * oy * width, *d1 = d0 + width;
+        for (int64_t ox = 0; ox < ow; ++ox) {
+          const int k = which[ox];
+          d0[2 * ox] = selectBits(k == 0, T(0), g[ox]);
+          d0[2 * ox + 1] = selectBits(k == 1, T(0), g[ox]);
+          d1[2 * ox] = selectBits(k == 2, T(0), g[ox]);
+          d1[2 * ox + 1] = selectBits(k == 3, T(0), g[ox]);
+        }
+      }
+      continue;
+    }
+    if (!tiles)
+      std::fill(d, d + hw, T(0));
     for (int64_t oy = 0; oy < oh; ++oy)
       for (int64_t ox = 0; ox < ow; ++ox) {
         const int64_t o = (p * oh + oy) * ow + ox;
         const int64_t at =
             argmax ? argmax[o]
-                   : windowArgmax(x + p * hw, height, width, oy, ox, kernel, stride, pad);
-        if (at >= 0)
+                   : poolArgmax(x + p * hw, height, width, oy, ox, kernel, stride, pad);
+        if (tiles) {
+          for (int64_t ki = 0; ki < kernel; ++ki)
+            std::fill_n(d + (oy * kernel + ki) * width + ox * kernel, kernel, T(0));
+          d[at] = dy[o];
+        } else if (at >= 0) {
           d[at] += dy[o];
+        }
       }
   }
 }
