@@ -12,6 +12,7 @@
 
 #include "core/cpu/kernels/fused.h"
 #include "core/cpu/kernels/half.h"
+#include "core/cpu/denormals.h"
 #include "core/cpu/kernels/kernels.h"
 
 namespace nng {
@@ -515,7 +516,7 @@ void runCast(const Tensor &x, Tensor &y) {
 
 class CpuBackend final : public Backend {
 public:
-  CpuBackend() : f32_(kernelTable<float>()), f64_(kernelTable<double>()) {}
+  CpuBackend() : f32_(kernelTable<float>()), f64_(kernelTable<double>()) { cpu::flushDenormals(); }
 
   std::string name() const override { return "cpu"; }
   size_t storageBytes(DType t) const override { return cpu::storageBytes(t); }

@@ -16,3 +16,4 @@ list(APPEND NNG_CORE_SOURCES
 list(APPEND NNG_CORE_SOURCES cpu/cpu_backend.cpp)
 list(APPEND NNG_CORE_SOURCES cpu/blas_core.cpp)
 list(APPEND NNG_CORE_SOURCES cpu/kernels/fused.cpp)
+list(APPEND NNG_CORE_SOURCES cpu/denormals.cpp)
