@@ -17,7 +17,8 @@ void addPassFlags(CLI::App *app, PassFlags &f, bool forTraining) {
   fp16->excludes(bf16);
   app->add_flag("--checkpoint{sqrt}", f.checkpoint,
                 "gradient checkpointing: --checkpoint (sqrt(n) segments) or "
-                "--checkpoint=budget:64MiB");
+                "--checkpoint=budget:64MiB")
+      ->option_text("[=budget:SIZE]");
   app->add_flag("--reuse", f.reuse, "memory planning: liveness, in place, one arena");
   app->add_option("--streams", f.streams, "schedule independent branches on N streams")
       ->check(CLI::Range(1, 64));

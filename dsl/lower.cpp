@@ -1091,6 +1091,10 @@ private:
       error(loc, "unknown operator " + inQuotes(op), f);
       return Val::error();
     }
+    // Random ops (dropout) get their own stream, numbered in source order, unless the
+    // source names one: the mask then does not depend on where passes move the node.
+    if (def->random && attrs.count("seed") == 0)
+      attrs["seed"] = Attr::ofInt(randomStreams_++);
     std::vector<TensorType> types;
     for (ValueId in : inputs)
       types.push_back(g_.typeOf(in));
@@ -1618,6 +1622,7 @@ private:
   std::vector<std::string> active_;                 // blocks being inlined, outermost first
   int64_t steps_ = 0;
   size_t blockCalls_ = 0;
+  int64_t randomStreams_ = 0; // seeds handed to random ops so far
   SourceLoc lossLoc_;
 };
 

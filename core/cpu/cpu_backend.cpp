@@ -61,10 +61,11 @@ template <typename T> T *scratch(int64_t n, size_t slot = 0) {
   return reinterpret_cast<T *>(b.data());
 }
 
-// A seed per dropout node: the forward node's output id, mixed with the run's seed,
-// so the backward (which sees that id as its input 1) regenerates the same mask.
-uint64_t dropoutSeed(const KernelContext &ctx, ValueId forwardOutput) {
-  return cpu::mix64(ctx.seed ^ (static_cast<uint64_t>(forwardOutput) + 1) * cpu::kGolden);
+// A seed per dropout node: its `seed` attribute (numbered by the front end), mixed
+// with the run's seed. The backward node carries the forward's attributes, so it
+// regenerates the same mask; passes that renumber values do not change it.
+uint64_t dropoutSeed(const KernelContext &ctx, int64_t stream) {
+  return cpu::mix64(ctx.seed ^ (static_cast<uint64_t>(stream) + 1) * cpu::kGolden);
 }
 
 cpu::Activation activationOf(const std::string &act) {
@@ -366,7 +367,7 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
     }
     uint8_t *mask = scratch<uint8_t>(c.n(0));
     cpu::dropout_fwd<T>(c.o<T>(), mask, c.x<T>(0), c.n(0), c.f("p"),
-                        dropoutSeed(c.ctx, c.node.output), c.ctx.step);
+                        dropoutSeed(c.ctx, c.i("seed")), c.ctx.step);
   };
   k["dropout_grad"] = [](const Call &c) {
     if (!c.ctx.training) {
@@ -374,7 +375,7 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
       return;
     }
     cpu::dropout_bwd<T>(c.o<T>(), c.x<T>(0), c.n(0), c.f("p"),
-                        dropoutSeed(c.ctx, c.node.inputs.at(1)), c.ctx.step);
+                        dropoutSeed(c.ctx, c.i("seed")), c.ctx.step);
   };
 
   auto embedding = [](const Call &c, size_t ids, bool fwd) {

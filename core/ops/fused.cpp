@@ -371,17 +371,20 @@ void registerFusedOps(OpRegistry &r) {
               },
               FusionKind::MatmulLike,
               "act(x [.., K] @ w [K, M] + b [M]) -> [.., M]"});
-  r.add(OpDef{"softmax_cross_entropy",
-              "fused",
-              {"logits", "labels"},
-              false,
-              {},
-              [](const OpCall &c) {
-                return rules::crossEntropyType("softmax_cross_entropy", c.inputs[0], c.inputs[1]);
-              },
-              rules::crossEntropyFlops,
-              FusionKind::Opaque,
-              "cross_entropy in one kernel that keeps softmax(logits) for the backward pass"});
+  OpDef softmaxCrossEntropy{
+      "softmax_cross_entropy",
+      "fused",
+      {"logits", "labels"},
+      false,
+      {},
+      [](const OpCall &c) {
+        return rules::crossEntropyType("softmax_cross_entropy", c.inputs[0], c.inputs[1]);
+      },
+      rules::crossEntropyFlops,
+      FusionKind::Opaque,
+      "cross_entropy in one kernel that keeps softmax(logits) for the backward pass"};
+  softmaxCrossEntropy.indexInput = OpDef::IndexInput{1, 0, -1};
+  r.add(std::move(softmaxCrossEntropy));
   r.add(OpDef{"fused_elementwise",
               "fused",
               {"x"},

@@ -27,17 +27,20 @@ TensorType pairLossType(const std::string &op, const char *first, const char *se
 } // namespace
 
 void registerLossOps(OpRegistry &r) {
-  r.add(OpDef{"cross_entropy",
-              "loss",
-              {"logits", "labels"},
-              false,
-              {},
-              [](const OpCall &c) {
-                return rules::crossEntropyType("cross_entropy", c.inputs[0], c.inputs[1]);
-              },
-              rules::crossEntropyFlops,
-              FusionKind::Opaque,
-              "mean over the batch of -log softmax(logits)[label]; labels are class indices"});
+  OpDef crossEntropy{
+      "cross_entropy",
+      "loss",
+      {"logits", "labels"},
+      false,
+      {},
+      [](const OpCall &c) {
+        return rules::crossEntropyType("cross_entropy", c.inputs[0], c.inputs[1]);
+      },
+      rules::crossEntropyFlops,
+      FusionKind::Opaque,
+      "mean over the batch of -log softmax(logits)[label]; labels are class indices"};
+  crossEntropy.indexInput = OpDef::IndexInput{1, 0, -1};
+  r.add(std::move(crossEntropy));
   r.add(OpDef{"mse",
               "loss",
               {"pred", "target"},

@@ -242,7 +242,11 @@ void registerNnOps(OpRegistry &r) {
                 "nn",
                 {"x"},
                 false,
-                {{"p", AttrType::Float, Attr::ofFloat(0.5), "probability of zeroing, in [0, 1)"}},
+                {{"p", AttrType::Float, Attr::ofFloat(0.5), "probability of zeroing, in [0, 1)"},
+                 {"seed", AttrType::Int, Attr::ofInt(0),
+                  "which random stream the masks come from; the front end numbers a model's "
+                  "dropouts 0, 1, ... in source order, so that passes, which renumber "
+                  "values, keep every mask"}},
                 dropoutType,
                 rules::perOutputElement(2),
                 FusionKind::Opaque,
@@ -250,15 +254,17 @@ void registerNnOps(OpRegistry &r) {
                 "training; identity in eval"};
   dropout.random = true;
   r.add(std::move(dropout));
-  r.add(OpDef{"embedding",
-              "nn",
-              {"ids", "weight"},
-              false,
-              {},
-              embeddingType,
-              rules::perOutputElement(0),
-              FusionKind::Injective,
-              "rows of weight [V, D] picked by integer ids [..] -> [.., D]"});
+  OpDef embedding{"embedding",
+                  "nn",
+                  {"ids", "weight"},
+                  false,
+                  {},
+                  embeddingType,
+                  rules::perOutputElement(0),
+                  FusionKind::Injective,
+                  "rows of weight [V, D] picked by integer ids [..] -> [.., D]"};
+  embedding.indexInput = OpDef::IndexInput{0, 1, 0};
+  r.add(std::move(embedding));
   // Mixed precision: convolutions run in half; normalizations keep f32 statistics
   // (and batch_norm's running buffers are updated in place: they must not be cast).
   r.setPrecision("conv2d", OpPrecision::Half);

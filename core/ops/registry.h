@@ -92,6 +92,16 @@ struct OpDef {
   // draws a fresh mask, seeded by its node): passes must not duplicate it (checkpoint
   // recompute), merge it (CSE) or fold it.
   bool random = false;
+  // An integer input holding indices into an axis of another input: class labels index
+  // the logits' last axis (cross_entropy), ids the rows of an embedding table. Gradient
+  // checks draw such inputs in range, and the trainer finds a classifier's logits and
+  // labels through it.
+  struct IndexInput {
+    int input = -1; // the integer input
+    int of = -1;    // the input whose axis it indexes
+    int axis = 0;   // that axis; negative counts from the end
+  };
+  std::optional<IndexInput> indexInput{};
 
   // Traits the prune pass reads (core/passes/prune.cpp) instead of op names.
   bool stateful = false; // writes state besides its output (batch_norm's running statistics):

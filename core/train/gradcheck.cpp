@@ -11,6 +11,7 @@
 #include "core/cpu/cpu_backend.h"
 #include "core/data/random.h"
 #include "core/ir/retype.h"
+#include "core/ops/registry.h"
 #include "core/passes/autodiff.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/initializers.h"
@@ -26,10 +27,13 @@ int64_t integerRange(const Graph &g, ValueId input) {
     for (size_t i = 0; i < n.inputs.size(); ++i) {
       if (n.inputs[i] != input)
         continue;
-      if ((n.op == "cross_entropy" || n.op == "softmax_cross_entropy") && i == 1)
-        return g.typeOf(n.inputs[0]).shape.back().value;
-      if (n.op == "embedding" && i == 0)
-        return g.typeOf(n.inputs[1]).shape[0].value;
+      const OpDef *op = opRegistry().find(n.op);
+      if (!op || !op->indexInput || op->indexInput->input != static_cast<int>(i))
+        continue;
+      const Shape &indexed = g.typeOf(n.inputs.at(op->indexInput->of)).shape;
+      const int axis = op->indexInput->axis;
+      const int64_t rank = static_cast<int64_t>(indexed.size());
+      return indexed.at(static_cast<size_t>(axis < 0 ? rank + axis : axis)).value;
     }
   }
   return 2;

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 
 #include "core/data/batcher.h"
+#include "core/ops/registry.h"
 #include "core/passes/pass_manager.h"
 #include "core/train/checkpoint.h"
 #include "core/train/optimizer.h"
@@ -87,11 +88,15 @@ Head classificationHead(const Graph &g) {
   Head h;
   if (!g.loss() || g.value(*g.loss()).kind != ValueKind::Node)
     return h;
+  // A classifier's loss: its labels are a fed input indexing the last axis of its logits.
   const Node &n = g.node(g.value(*g.loss()).producer);
-  if ((n.op == "cross_entropy" || n.op == "softmax_cross_entropy") &&
-      g.value(n.inputs[1]).kind == ValueKind::Input) {
-    h.logits = n.inputs[0];
-    h.labels = n.inputs[1];
+  const OpDef *op = opRegistry().find(n.op);
+  if (!op || !op->indexInput || op->indexInput->axis != -1)
+    return h;
+  const ValueId labels = n.inputs.at(op->indexInput->input);
+  if (g.value(labels).kind == ValueKind::Input) {
+    h.logits = n.inputs.at(op->indexInput->of);
+    h.labels = labels;
   }
   return h;
 }
