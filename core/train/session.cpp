@@ -32,16 +32,36 @@ uint64_t nameHash(const std::string &name) {
   return h;
 }
 
+// The values `v`'s initializer gives it for `seed`, drawn from the param's own stream.
+std::vector<float> initialValues(const Value &v, const std::vector<int64_t> &shape,
+                                 uint64_t seed) {
+  validateInitializer(v.init, v.loc);
+  Rng rng(mixSeed(seed, nameHash(v.name)));
+  std::vector<float> host;
+  initializeHost(v.init, shape, rng, host);
+  return host;
+}
+
 } // namespace
 
+NamedTensor initialTensor(const Value &v, uint64_t seed) {
+  NNG_CHECK(v.type.dtype == DType::F32, "initialTensor of a non-f32 parameter " + v.name);
+  NamedTensor nt;
+  for (const Dim &d : v.type.shape) {
+    NNG_CHECK(d.isKnown(), "initialTensor: " + v.name + " has a symbolic dimension");
+    nt.shape.push_back(d.value);
+  }
+  std::vector<float> host = initialValues(v, nt.shape, seed);
+  nt.bytes.resize(host.size() * sizeof(float));
+  std::memcpy(nt.bytes.data(), host.data(), nt.bytes.size());
+  return nt;
+}
+
 void Session::initializeParams(uint64_t seed) {
-  std::vector<float> host;
   for (ValueId p : graph_.params()) {
     const Value &v = graph_.value(p);
-    validateInitializer(v.init, v.loc);
-    Rng rng(mixSeed(seed, nameHash(v.name)));
     const Tensor &t = exec_->tensor(p);
-    initializeHost(v.init, t.shape, rng, host);
+    std::vector<float> host = initialValues(v, t.shape, seed);
     if (t.dtype == DType::F32) {
       exec_->write(p, host.data(), host.size() * sizeof(float));
     } else if (t.dtype == DType::F64) { // the optimizer's learning rate and step

@@ -17,6 +17,10 @@ namespace nng {
 // "auto" picks the CUDA backend when one is registered and a device exists, else cpu.
 std::string resolveDevice(const std::string &device);
 
+// What Session::initializeParams gives the f32 param or buffer `v` for `seed`: the
+// trainer writes it for params the passes removed (they never trained).
+NamedTensor initialTensor(const Value &v, uint64_t seed);
+
 class Session {
 public:
   Session(Graph graph, const std::string &device, const ExecutorOptions &options = {});

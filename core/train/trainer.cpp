@@ -433,10 +433,16 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
   if (!r.interrupted) {
     if (checkpointedStep != st.step)
       checkpointNow();
-    // The model's own params and buffers, without the optimizer's state.
+    // The model's own params and buffers, without the optimizer's state. A param the
+    // passes removed (prune: it reaches no output) keeps its initial value, so the
+    // file loads into the model as written.
     TensorFile all = s.weights(), weights;
-    for (ValueId p : model.params())
-      weights[model.value(p).name] = all.at(model.value(p).name);
+    for (ValueId p : model.params()) {
+      const std::string &name = model.value(p).name;
+      auto trained = all.find(name);
+      weights[name] =
+          trained != all.end() ? trained->second : initialTensor(model.value(p), cfg.seed);
+    }
     writeSafetensors((std::filesystem::path(cfg.checkpoint.dir) / "model.safetensors").string(),
                      weights, {{"format", "nng-weights"}, {"nng.model", model.name}});
     if (data.test) {

@@ -148,5 +148,65 @@ TEST_P(TrainPasses, OptimizedGraphsTrainToTheSameLosses) {
 INSTANTIATE_TEST_SUITE_P(Examples, TrainPasses, ::testing::ValuesIn(examples()),
                          [](const auto &info) { return info.param; });
 
+
+// Passes renumber values (prune drops the dead branch and its param, which the source
+// declares before the dropouts): the dropout masks and the other params' initial values
+// must not move with them, so the pruned model trains to bit-identical losses.
+TEST(TrainPassesDropout, PruningKeepsMasksAndInitialValues) {
+  registerCpuBackend();
+  const char *source = R"(
+model net {
+  input x: f32[N, 2];
+  input label: i64[N];
+  unused = relu(dense(x, 8, name = "probe"));
+  h = dropout(relu(dense(x, 16)), p = 0.3);
+  h = dropout(relu(dense(h, 16)), p = 0.2);
+  logits = dense(h, 3);
+  loss = cross_entropy(logits, label);
+  output logits;
+  minimize loss;
+}
+)";
+  DiagnosticSink sink;
+  std::optional<Graph> g = dsl::loadModel(dsl::Source{"net.nn", source}, "", sink);
+  ASSERT_TRUE(g.has_value()) << sink.formatAll();
+  auto run = [&](const std::vector<std::string> &passes) {
+    fs::path tmp = fs::temp_directory_path() /
+                   ("nng_passes_dropout_" + std::to_string(passes.size()) + "_" +
+                    std::to_string(getpid()));
+    fs::remove_all(tmp);
+    TrainConfig cfg = parseConfig(R"(
+seed: 5
+data:
+  batch_size: 16
+  train: { format: synthetic, synthetic: { kind: blobs, samples: 160, classes: 3, seed: 2 } }
+optimizer: { type: sgd, lr: 0.1, momentum: 0.9 }
+steps: 6
+log: { progress: none }
+)",
+                                  (tmp / "train.yaml").string());
+    cfg.checkpoint.dir = (tmp / "ckpt").string();
+    cfg.checkpoint.every = 0;
+    cfg.log.metrics = (tmp / "metrics.jsonl").string();
+    TrainOptions opts;
+    opts.progress = Progress::Style::None;
+    opts.passes = passes;
+    train(*g, cfg, opts);
+    std::vector<double> losses;
+    std::ifstream metrics(cfg.log.metrics);
+    for (std::string line; std::getline(metrics, line);) {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("event", "") == "step")
+        losses.push_back(j.at("loss").get<double>());
+    }
+    fs::remove_all(tmp);
+    return losses;
+  };
+  std::vector<double> plain = run({});
+  ASSERT_EQ(plain.size(), 6u);
+  EXPECT_EQ(run({"prune"}), plain);
+  EXPECT_EQ(run({"prune", "reuse", "schedule"}), plain);
+}
+
 } // namespace
 } // namespace nng
