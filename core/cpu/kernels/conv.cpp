@@ -76,10 +76,18 @@ void im2col(T *col, const T *x, int64_t c, int64_t height, int64_t width, int64_
         continue;
       }
       const T *src = plane + iy * width;
-      for (int64_t ox = 0; ox < ow; ++ox) {
-        const int64_t ix = ox * stride - pad + kj;
-        o[ox] = (ix >= 0 && ix < width) ? src[ix] : T(0);
+      // The outputs whose input column ix = ox * stride - pad + kj lies inside the row
+      // form one range [lo, hi): zeros around a copy, without a test per element.
+      const int64_t lo = std::min(ow, std::max<int64_t>(0, (pad - kj + stride - 1) / stride));
+      const int64_t hi = std::max(lo, std::min(ow, (width + pad - kj + stride - 1) / stride));
+      std::fill(o, o + lo, T(0));
+      if (stride == 1) {
+        std::memcpy(o + lo, src + lo - pad + kj, static_cast<size_t>(hi - lo) * sizeof(T));
+      } else {
+        for (int64_t ox = lo; ox < hi; ++ox)
+          o[ox] = src[ox * stride - pad + kj];
       }
+      std::fill(o + hi, o + ow, T(0));
     }
   }
 }
@@ -102,11 +110,12 @@ void col2im(T *x, const T *col, int64_t c, int64_t height, int64_t width, int64_
           if (iy < 0 || iy >= height)
             continue;
           T *dst = plane + iy * width;
-          for (int64_t ox = 0; ox < ow; ++ox) {
-            const int64_t ix = ox * stride - pad + kj;
-            if (ix >= 0 && ix < width)
-              dst[ix] += in[oy * ow + ox];
-          }
+          const T *src = in + oy * ow;
+          // As in im2col: the outputs that land inside the row form one range.
+          const int64_t lo = std::min(ow, std::max<int64_t>(0, (pad - kj + stride - 1) / stride));
+          const int64_t hi = std::max(lo, std::min(ow, (width + pad - kj + stride - 1) / stride));
+          for (int64_t ox = lo; ox < hi; ++ox)
+            dst[ox * stride - pad + kj] += src[ox];
         }
       }
   }
