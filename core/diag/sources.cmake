@@ -1,1 +1,1 @@
-list(APPEND NNG_CORE_SOURCES diag/diagnostic.cpp)
+list(APPEND NNG_CORE_SOURCES diag/diagnostic.cpp diag/units.cpp)

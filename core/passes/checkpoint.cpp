@@ -17,6 +17,7 @@
 
 #include "core/ops/registry.h"
 #include "core/passes/autodiff.h"
+#include "core/diag/units.h"
 #include "core/passes/passes.h"
 #include "core/print/nn_printer.h"
 
@@ -24,63 +25,16 @@ namespace nng {
 
 namespace {
 
-// "24.0 MiB": binary units, one decimal, for messages.
-std::string bytesText(int64_t bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  if (u == 0)
-    return std::to_string(bytes) + " B";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
-
-std::string lower(std::string s) {
-  for (char &c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // "64MiB" -> bytes; UserError naming the problem.
 int64_t parseSize(const std::string &spec, const std::string &text) {
-  auto bad = [&](const std::string &why) {
-    return UserError("invalid checkpoint spec '" + spec + "': " + why +
-                     " (expected e.g. budget:512KiB, budget:64MiB, budget:1GiB or "
-                     "budget:1048576)");
-  };
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-    ++i;
-  const std::string number = text.substr(0, i);
-  if (number.empty() || std::count(number.begin(), number.end(), '.') > 1 || number == ".")
-    throw bad(text.empty() ? "the budget has no size" : "'" + text + "' is not a size");
-  size_t j = i;
-  while (j < text.size() && text[j] == ' ')
-    ++j;
-  const std::string unit = lower(text.substr(j));
-  const struct {
-    const char *name;
-    double factor;
-  } units[] = {{"", 1},         {"b", 1},           {"kib", 1024.0},       {"mib", 1048576.0},
-               {"gib", 1073741824.0}, {"tib", 1099511627776.0}, {"kb", 1e3}, {"mb", 1e6},
-               {"gb", 1e9},     {"tb", 1e12}};
-  double factor = 0;
-  for (const auto &u : units)
-    if (unit == u.name)
-      factor = u.factor;
-  if (factor == 0)
-    throw bad("unknown unit '" + text.substr(j) + "' (use B, KiB, MiB, GiB or TiB)");
-  const double bytes = std::strtod(number.c_str(), nullptr) * factor;
-  if (!(bytes >= 1))
-    throw bad("the budget must be at least 1 byte");
-  if (bytes > 9e18)
-    throw bad("the budget '" + text + "' is too large");
-  return static_cast<int64_t>(bytes);
+  std::string why;
+  std::optional<int64_t> bytes = parseByteSize(text, &why);
+  if (!bytes)
+    throw UserError("invalid checkpoint spec '" + spec + "': " +
+                    (text.empty() ? "the budget has no size" : why) +
+                    " (expected e.g. budget:512KiB, budget:64MiB, budget:1GiB or "
+                    "budget:1048576)");
+  return *bytes;
 }
 
 int64_t tensorBytesAt(const TensorType &t, int64_t batch) {
@@ -556,7 +510,7 @@ bool applyCheckpoint(Graph &g, const CheckpointPlan &plan, PassContext *ctx) {
       ctx->explain(first.loc, "segment " + std::to_string(k + 2) + " of " +
                                   std::to_string(cuts.size() + 1) + " begins at " +
                                   names.at(static_cast<size_t>(first.output)) + "; " +
-                                  bytesText(a.crossing[cuts[k]]) +
+                                  formatBytes(a.crossing[cuts[k]]) +
                                   " cross the cut and are kept");
     }
     // Values inside a segment that the backward pass reads but that cannot be
@@ -633,18 +587,18 @@ PassInfo checkpointPass() {
         const CheckpointPlan plan = planCheckpoint(g, spec, batch);
         const std::string at = " at batch " + std::to_string(batch);
         if (!plan.fits)
-          throw UserError("checkpoint budget " + bytesText(spec.budgetBytes) +
+          throw UserError("checkpoint budget " + formatBytes(spec.budgetBytes) +
                           " is too small for model '" + g.name + "'" + at +
-                          ": the best segmentation needs " + bytesText(plan.activationBytes) +
-                          " of activations (" + bytesText(plan.missingBytes) +
-                          " missing; without checkpointing " + bytesText(plan.baselineBytes) +
+                          ": the best segmentation needs " + formatBytes(plan.activationBytes) +
+                          " of activations (" + formatBytes(plan.missingBytes) +
+                          " missing; without checkpointing " + formatBytes(plan.baselineBytes) +
                           ")");
         if (plan.segments <= 1) {
           ctx.explain(spec.kind == CheckpointSpec::Kind::Budget
                           ? "no change: the activations fit the budget without checkpointing (" +
-                                bytesText(plan.activationBytes) + at + ")"
+                                formatBytes(plan.activationBytes) + at + ")"
                           : "no change: no segmentation reduces the activation memory (" +
-                                bytesText(plan.activationBytes) + at + ")");
+                                formatBytes(plan.activationBytes) + at + ")");
           return false;
         }
         if (!applyCheckpoint(g, plan, &ctx)) {
@@ -658,7 +612,7 @@ PassInfo checkpointPass() {
                     std::to_string(plan.recomputedNodes) +
                     (plan.recomputedNodes == 1 ? " node" : " nodes") + " recomputed (" + share +
                     " of the forward FLOPs); activation memory " +
-                    bytesText(plan.baselineBytes) + " -> " + bytesText(plan.activationBytes) +
+                    formatBytes(plan.baselineBytes) + " -> " + formatBytes(plan.activationBytes) +
                     at);
         return true;
       }};

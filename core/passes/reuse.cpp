@@ -12,28 +12,13 @@
 #include "core/passes/passes.h"
 #include "core/plan/memory_plan.h"
 #include "core/plan/schedule.h"
+#include "core/diag/units.h"
 #include "core/print/nn_printer.h"
 
 namespace nng {
 
 namespace {
 
-// "512 B", "1.5 KiB", "2.0 MiB": binary units, one decimal.
-std::string bytesText(size_t bytes) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(bytes);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  if (u == 0)
-    std::snprintf(buf, sizeof buf, "%zu B", bytes);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
 
 std::string ratioText(size_t a, size_t b) {
   char buf[32];
@@ -63,9 +48,9 @@ bool runReuse(Graph &g, PassContext &ctx) {
     if (!note.empty())
       n.note += (n.note.empty() ? "" : "; ") + note;
   }
-  ctx.explain("arena " + bytesText(plan.arenaBytes) + ", lower bound " +
-              bytesText(plan.lowerBound) + " (" + ratioText(plan.arenaBytes, plan.lowerBound) +
-              "), no sharing " + bytesText(plan.naiveBytes));
+  ctx.explain("arena " + formatBytes(static_cast<int64_t>(plan.arenaBytes)) + ", lower bound " +
+              formatBytes(static_cast<int64_t>(plan.lowerBound)) + " (" + ratioText(plan.arenaBytes, plan.lowerBound) +
+              "), no sharing " + formatBytes(static_cast<int64_t>(plan.naiveBytes)));
   ctx.explain("sizes at batch " + std::to_string(ctx.options().batch) + "; " +
               std::to_string(plan.inPlaceCount) +
               (plan.inPlaceCount == 1 ? " output" : " outputs") + " in place; offsets by " +

@@ -256,22 +256,6 @@ int64_t tensorBytes(const TensorType &t, int64_t batch) {
   return *bytes;
 }
 
-std::string formatBytes(int64_t bytes) {
-  static const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024)
-    return std::to_string(bytes) + " B";
-  double v = static_cast<double>(bytes);
-  size_t u = 0;
-  v /= 1024;
-  while (v >= 1024 && u + 1 < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
-}
-
 std::string formatFlops(double flops) {
   static const char *units[] = {"K", "M", "G", "T", "P"};
   if (flops < 1000) {
@@ -290,38 +274,6 @@ std::string formatFlops(double flops) {
   return buf;
 }
 
-std::optional<int64_t> parseByteSize(const std::string &text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-    ++i;
-  const std::string number = text.substr(0, i);
-  if (number.empty() || std::count(number.begin(), number.end(), '.') > 1 || number == ".")
-    return std::nullopt;
-  while (i < text.size() && text[i] == ' ')
-    ++i;
-  std::string unit = text.substr(i);
-  for (char &c : unit)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  static const std::pair<const char *, double> units[] = {{"", 1},
-                                                          {"b", 1},
-                                                          {"kib", 1024.0},
-                                                          {"mib", 1048576.0},
-                                                          {"gib", 1073741824.0},
-                                                          {"tib", 1099511627776.0},
-                                                          {"kb", 1e3},
-                                                          {"mb", 1e6},
-                                                          {"gb", 1e9},
-                                                          {"tb", 1e12}};
-  for (const auto &[name, scale] : units) {
-    if (unit != name)
-      continue;
-    const double bytes = std::stod(number) * scale;
-    if (!(bytes >= 1) || bytes > 9.0e18)
-      return std::nullopt;
-    return static_cast<int64_t>(std::llround(bytes));
-  }
-  return std::nullopt;
-}
 
 int64_t ModelStats::persistentBytes() const {
   return params.bytes + buffers.bytes + gradients.bytes + (optimizer ? optimizer->stateBytes : 0);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/data/config.h"
+#include "core/diag/units.h" // formatBytes, parseByteSize: the sizes stats prints and reads
 #include "core/ir/graph.h"
 
 namespace nng {
@@ -33,14 +34,8 @@ std::vector<Phase> classifyNodes(const Graph &g);
 // the tensor is too large to count.
 int64_t tensorBytes(const TensorType &t, int64_t batch);
 
-// "512 B", "1.5 KiB", "2.0 MiB", "3.1 GiB", "1.0 TiB": binary units, one decimal.
-std::string formatBytes(int64_t bytes);
 // "950", "12.3 K", "137.6 M", "4.2 G", "1.1 T": FLOP counts, decimal units, one decimal.
 std::string formatFlops(double flops);
-// Parses a byte size: a number (integer or decimal) with an optional unit B, KiB, MiB,
-// GiB, TiB (binary) or KB, MB, GB, TB (decimal), case-insensitive, spaces allowed
-// before the unit. nullopt for anything else, for zero and for negative sizes.
-std::optional<int64_t> parseByteSize(const std::string &text);
 
 struct TensorTotals {
   int64_t tensors = 0;
