@@ -11,4 +11,5 @@ list(APPEND NNG_CORE_SOURCES
   ops/fused.cpp
   ops/optimizer.cpp
   ops/amp.cpp
-  ops/backward.cpp)
+  ops/backward.cpp
+  ops/costs.cpp)

@@ -18,6 +18,7 @@
 #include "core/ops/registry.h"
 #include "core/passes/autodiff.h"
 #include "core/diag/units.h"
+#include "core/ops/costs.h"
 #include "core/passes/passes.h"
 #include "core/print/nn_printer.h"
 
@@ -45,16 +46,6 @@ int64_t tensorBytesAt(const TensorType &t, int64_t batch) {
   return *n * static_cast<int64_t>(dtypeSize(t.dtype));
 }
 
-double nodeFlops(const Graph &g, const Node &n, int64_t batch) {
-  const OpDef *op = opRegistry().find(n.op);
-  if (!op || !op->flops)
-    return 0;
-  std::vector<TensorType> ins;
-  ins.reserve(n.inputs.size());
-  for (ValueId v : n.inputs)
-    ins.push_back(g.typeOf(v));
-  return op->flops(OpCall{ins, n.attrs}, g.typeOf(n.output), batch);
-}
 
 // Why a forward node is never recomputed ("" when it may be).
 std::string notRecomputable(const Node &n) {

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/ops/costs.h"
 #include "core/ops/registry.h"
 #include "core/plan/schedule.h"
 
@@ -91,17 +92,8 @@ std::vector<std::vector<NodeId>> scheduleDependencies(const Graph &g) {
 
 std::vector<double> nodeFlops(const Graph &g, int64_t batch) {
   std::vector<double> flops(g.nodes().size(), 0.0);
-  std::vector<TensorType> types;
-  for (size_t i = 0; i < g.nodes().size(); ++i) {
-    const Node &node = g.nodes()[i];
-    const OpDef *def = opRegistry().find(node.op);
-    if (!def || !def->flops)
-      continue;
-    types.clear();
-    for (ValueId in : node.inputs)
-      types.push_back(g.typeOf(in));
-    flops[i] = std::max(0.0, def->flops(OpCall{types, node.attrs}, g.typeOf(node.output), batch));
-  }
+  for (size_t i = 0; i < g.nodes().size(); ++i)
+    flops[i] = nodeFlops(g, g.nodes()[i], batch);
   return flops;
 }
 

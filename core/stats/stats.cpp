@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/ops/costs.h"
 #include "core/ops/registry.h"
 #include "core/passes/autodiff.h"
 #include "core/passes/checkpoint.h"
@@ -51,17 +52,6 @@ std::vector<bool> paramGradients(const Graph &g) {
   return isGrad;
 }
 
-double nodeFlops(const Graph &g, const Node &n, int64_t batch) {
-  const OpDef *def = opRegistry().find(n.op);
-  NNG_CHECK(def != nullptr, "unknown op in a verified graph: " + n.op);
-  if (!def->flops)
-    return 0;
-  std::vector<TensorType> ins;
-  ins.reserve(n.inputs.size());
-  for (ValueId v : n.inputs)
-    ins.push_back(g.typeOf(v));
-  return def->flops(OpCall{ins, n.attrs}, g.typeOf(n.output), batch);
-}
 
 void addTensor(TensorTotals &t, const TensorType &type, int64_t batch) {
   t.tensors += 1;
