@@ -115,7 +115,8 @@ static Attr coerce(const std::string &op, const AttrSpec &spec, const Attr &a) {
   case AttrType::String:
     return a.kind == Attr::Kind::String ? a : fail();
   case AttrType::Name:
-    return (a.kind == Attr::Kind::Name || a.kind == Attr::Kind::String) ? Attr::ofName(a.s) : fail();
+    return (a.kind == Attr::Kind::Name || a.kind == Attr::Kind::String) ? Attr::ofName(a.s)
+                                                                          : fail();
   case AttrType::DType:
     if ((a.kind == Attr::Kind::Name || a.kind == Attr::Kind::String) && parseDType(a.s))
       return Attr::ofName(a.s);

@@ -48,9 +48,10 @@ bool runReuse(Graph &g, PassContext &ctx) {
     if (!note.empty())
       n.note += (n.note.empty() ? "" : "; ") + note;
   }
-  ctx.explain("arena " + formatBytes(static_cast<int64_t>(plan.arenaBytes)) + ", lower bound " +
-              formatBytes(static_cast<int64_t>(plan.lowerBound)) + " (" + ratioText(plan.arenaBytes, plan.lowerBound) +
-              "), no sharing " + formatBytes(static_cast<int64_t>(plan.naiveBytes)));
+  auto text = [](size_t n) { return formatBytes(static_cast<int64_t>(n)); };
+  ctx.explain("arena " + text(plan.arenaBytes) + ", lower bound " + text(plan.lowerBound) +
+              " (" + ratioText(plan.arenaBytes, plan.lowerBound) + "), no sharing " +
+              text(plan.naiveBytes));
   ctx.explain("sizes at batch " + std::to_string(ctx.options().batch) + "; " +
               std::to_string(plan.inPlaceCount) +
               (plan.inPlaceCount == 1 ? " output" : " outputs") + " in place; offsets by " +
