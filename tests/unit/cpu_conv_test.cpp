@@ -216,6 +216,33 @@ TEST(CpuPool, MaxPoolArgmaxIsTheFirstOnTies) {
   EXPECT_EQ(arg, 0);
 }
 
+// The 2x2 stride-2 fast paths (forward without argmax, backward recomputing it) agree
+// with the general path on ties (ReLU zeros) and NaNs: same values, and the gradient
+// goes to the first maximum in row-major order.
+TEST(CpuPool, TwoByTwoFastPathsMatchTheGeneralOneOnTiesAndNaN) {
+  const int64_t n = 1, c = 2, h = 4, w = 6;
+  Vec x = randomVec(n * c * h * w, 21);
+  for (size_t i = 0; i < x.size(); i += 3)
+    x[i] = 0; // ties
+  x[5] = std::nan("");
+  x[13] = x[12] = 7; // a tie at the maximum
+  Vec fast(n * c * (h / 2) * (w / 2)), general(fast.size());
+  std::vector<int64_t> arg(fast.size());
+  max_pool2d_fwd(fast.data(), nullptr, x.data(), n, c, h, w, 2, 2, 0);
+  max_pool2d_fwd(general.data(), arg.data(), x.data(), n, c, h, w, 2, 2, 0);
+  for (size_t i = 0; i < fast.size(); ++i) {
+    if (std::isnan(general[i]))
+      EXPECT_TRUE(std::isnan(fast[i])) << i;
+    else
+      EXPECT_EQ(fast[i], general[i]) << i;
+  }
+  const Vec dy = randomVec(fast.size(), 22);
+  Vec recomputed(x.size(), 5.0), saved(x.size(), 5.0);
+  max_pool2d_bwd(recomputed.data(), dy.data(), nullptr, x.data(), n, c, h, w, 2, 2, 0);
+  max_pool2d_bwd(saved.data(), dy.data(), arg.data(), x.data(), n, c, h, w, 2, 2, 0);
+  EXPECT_EQ(recomputed, saved);
+}
+
 TEST(CpuPool, AvgPoolForwardAndBackward) {
   for (const PoolCase &p : poolCases()) {
     const Vec x = randomVec(p.xSize(), 8), dy = randomVec(p.ySize(), 9);

@@ -282,15 +282,27 @@ void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int
   const int64_t oh = convOutSize(height, kernel, stride, pad);
   const int64_t ow = convOutSize(width, kernel, stride, pad);
   const int64_t planes = n * c;
-  const bool twoByTwo = kernel == 2 && stride == 2 && pad == 0 && !argmax;
+  // 2x2 stride-2 windows tiling the plane: the forward wants only values, and the
+  // maximum of four does not depend on the order of comparison (any NaN wins), so it
+  // takes the vertical pairs over whole rows, then the horizontal pairs over one
+  // contiguous buffer: two long branch-free loops the compiler vectorizes.
+  const bool twoByTwo = kernel == 2 && stride == 2 && pad == 0 && !argmax &&
+                        height == 2 * oh && width == 2 * ow;
 #pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const T *in = x + p * height * width;
     if (twoByTwo) {
-      std::vector<int8_t> which(static_cast<size_t>(ow));
-      for (int64_t oy = 0; oy < oh; ++oy)
-        maxPool2x2Row<T>(y + (p * oh + oy) * ow, which.data(), in + 2 * oy * width,
-                         in + (2 * oy + 1) * width, ow);
+      std::vector<T> pairs(static_cast<size_t>(oh * width));
+      for (int64_t oy = 0; oy < oh; ++oy) {
+        const T *r0 = in + 2 * oy * width, *r1 = r0 + width;
+        T *t = pairs.data() + oy * width;
+        for (int64_t j = 0; j < width; ++j)
+          t[j] = selectBits(replaces(r0[j], r1[j]), r0[j], r1[j]);
+      }
+      T *out = y + p * oh * ow;
+      for (int64_t k = 0; k < oh * ow; ++k)
+        out[k] = selectBits(replaces(pairs[2 * k], pairs[2 * k + 1]), pairs[2 * k],
+                            pairs[2 * k + 1]);
       continue;
     }
     for (int64_t oy = 0; oy < oh; ++oy)
