@@ -716,7 +716,9 @@ std::vector<Lexeme> lexFast(const std::string &text) {
         for (i += 2; i < n && isIdentChar(s[i]); ++i) {
         }
       }
-      push(dotted ? NngLexer::NAME : keywordType(text.data() + start, i - start), start, i);
+      push(dotted ? static_cast<size_t>(NngLexer::NAME)
+                  : keywordType(text.data() + start, i - start),
+           start, i);
       continue;
     }
     if (isDigit(c)) {

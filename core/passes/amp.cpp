@@ -136,8 +136,10 @@ public:
   Graph run() {
     for (size_t n = 0; n < src_.nodes().size(); ++n)
       rewrite(static_cast<NodeId>(n));
+    // Outputs made by nodes take their final (source-typed) value; an input or param
+    // that is an output keeps its own.
     for (size_t v = 0; v < src_.values().size(); ++v)
-      if (external_[v])
+      if (external_[v] && final_[v] != kNone)
         rw_.setMap(static_cast<ValueId>(v), final_[v]);
     ctx_.explain(std::to_string(halfOps_) + " ops in " + dtypeName(half_) + ", " +
                  std::to_string(casts_) + " casts inserted");

@@ -539,6 +539,7 @@ private:
   std::vector<bool> member_, root_;
   std::vector<std::string> chain_;
   std::vector<std::vector<ValueId>> leaves_;
+  std::vector<size_t> absorbed_; // producers the chain being built took in
 };
 
 // The chain of `n` with producers absorbed where they may be; marks them members.
@@ -565,6 +566,7 @@ ChainExpr ChainFuser::build(const Node &n, const Node &root, size_t &ops,
       }
       if (why.empty()) {
         member_[pid] = true;
+        absorbed_.push_back(pid);
         ++ops;
         args.push_back(build(*p, root, ops, leaves));
         continue;
@@ -592,9 +594,15 @@ bool ChainFuser::run(Graph &out) {
     member_[i] = true;
     size_t ops = 1;
     std::vector<ValueId> leaves;
+    absorbed_.clear();
     ChainExpr e = build(n, n, ops, leaves);
-    if (ops < 2) {
+    // A chain of constants alone has no tensor input to run over: prune folds it.
+    if (ops < 2 || leaves.empty()) {
       member_[i] = false;
+      for (size_t a : absorbed_)
+        member_[a] = false;
+      if (leaves.empty())
+        ctx_.explain(n.loc, "not fused: " + name(n.output) + " computes from constants only");
       continue;
     }
     root_[i] = true;

@@ -13,7 +13,8 @@ endforeach()
 # Scripted end-to-end tests: training interrupted by SIGINT and resumed; the success
 # path of train, eval and predict; checkpoints; grad, gradcheck and run. Each takes the
 # nng binary.
-foreach(script sigint_test train_flow_test checkpoint_test grad_flow_test pipe_compose_test)
+foreach(script sigint_test train_flow_test checkpoint_test grad_flow_test pipe_compose_test
+    optimize_all_test)
   add_test(NAME cli.${script}
     COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/${script}.sh $<TARGET_FILE:nng>)
 endforeach()

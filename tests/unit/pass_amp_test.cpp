@@ -146,10 +146,12 @@ TEST(AmpPass, AllowListRunsHalfDenyListF32AndParamsStayF32) {
     for (const Node &n : g.nodes()) {
       const DType t = g.typeOf(n.output).dtype;
       const OpDef *def = opRegistry().find(n.op);
-      if (def->precision == OpPrecision::Half)
+      if (def->precision == OpPrecision::Half) {
         EXPECT_EQ(t, half) << n.op;
-      if (def->precision == OpPrecision::Float && n.op != "cast")
+      }
+      if (def->precision == OpPrecision::Float && n.op != "cast") {
         EXPECT_EQ(t, DType::F32) << n.op;
+      }
     }
     // fp32 master weights: params are f32 and each is cast once, shared by the
     // forward matmul and its backward.

@@ -221,9 +221,11 @@ TEST_P(DenseAct, ForwardFusesTheActivation) {
   Graph f = fused(g);
   ASSERT_EQ(countOp(f, "fused_dense"), 1u);
   EXPECT_EQ(countOp(f, "matmul") + countOp(f, "add"), 0u);
-  for (const Node &n : f.nodes())
-    if (n.op == "fused_dense")
+  for (const Node &n : f.nodes()) {
+    if (n.op == "fused_dense") {
       EXPECT_EQ(n.attrs.at("act").s, act);
+    }
+  }
   expectSameOutputs(g, f, 1e-5);
 }
 
@@ -240,8 +242,9 @@ TEST_P(DenseAct, TrainingFusesForwardAndBackward) {
   EXPECT_EQ(countOp(f, "fused_dense_grad"), 2u);
   // gelu's gradient needs the pre-activation: it stays a separate op.
   EXPECT_EQ(countOp(f, "gelu"), act == "gelu" ? 1u : 0u);
-  if (act == "gelu")
+  if (act == "gelu") {
     EXPECT_NE(notes(ctx).find("gelu not fused into the dense layer"), std::string::npos);
+  }
   expectSameOutputs(g, f, 1e-5);
   expectSameOutputs(retypeFloats(g, DType::F32, DType::F64),
                     retypeFloats(f, DType::F32, DType::F64), 1e-12);
