@@ -230,11 +230,6 @@ template <typename T> inline bool replaces(T first, T later) {
   return (later > first) | ((later != later) & (first == first));
 }
 
-// 2x2 windows with stride 2 and no padding, one output row: the common pooling of
-// CNNs, written so the compiler vectorizes it across the row (no data-dependent
-// branches; the window's four values compared as a tree, which keeps the first
-// maximum in row-major order like windowArgmax). `which` gets the winner's position
-// in the window, 0..3 row-major.
 // `take ? b : a` through the bits, which compilers do not turn into a branch (they
 // do for the ternary on floats, and random activations mispredict half the time).
 template <typename T> inline T selectBits(bool take, T a, T b) {
@@ -247,20 +242,6 @@ template <typename T> inline T selectBits(bool take, T a, T b) {
   T out;
   std::memcpy(&out, &r, sizeof(T));
   return out;
-}
-
-template <typename T>
-void maxPool2x2Row(T *y, int8_t *which, const T *r0, const T *r1, int64_t ow) {
-  for (int64_t ox = 0; ox < ow; ++ox) {
-    const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
-    const bool tb = (b > a) | ((b != b) & (a == a));
-    const bool td = (d > c) | ((d != d) & (c == c));
-    const T top = selectBits(tb, a, b), bottom = selectBits(td, c, d);
-    const bool tq = (bottom > top) | ((bottom != bottom) & (top == top));
-    y[ox] = selectBits(tq, top, bottom);
-    // tq ? 2 + td : tb, in arithmetic for the same reason.
-    which[ox] = static_cast<int8_t>(tq * (2 + td) + (1 - tq) * tb);
-  }
 }
 
 // The argmax of output (oy, ox): without padding every window lies inside the plane
@@ -331,17 +312,29 @@ void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64
   for (int64_t p = 0; p < planes; ++p) {
     T *d = dx + p * hw;
     if (tiles && kernel == 2 && !argmax) {
-      // Recompute each window's winner a row at a time, then scatter without branches.
-      std::vector<T> ignored(static_cast<size_t>(ow));
-      std::vector<int8_t> which(static_cast<size_t>(ow));
+      // Each window's winner, recomputed: the horizontal pairs first, over the whole
+      // plane in one long loop the compiler vectorizes (the rows, 14 wide in a CNN, are
+      // too short for it); then each window compares its top and bottom pair. The tree
+      // keeps the first maximum in row-major order, as windowArgmax does.
       const T *in = x + p * hw;
+      const int64_t halves = height * ow;
+      std::vector<T> pairs(static_cast<size_t>(halves));
+      std::vector<int8_t> right(static_cast<size_t>(halves));
+      for (int64_t m = 0; m < halves; ++m) {
+        const T a = in[2 * m], b = in[2 * m + 1];
+        const bool takeB = replaces(a, b);
+        pairs[m] = selectBits(takeB, a, b);
+        right[m] = static_cast<int8_t>(takeB);
+      }
       for (int64_t oy = 0; oy < oh; ++oy) {
-        maxPool2x2Row<T>(ignored.data(), which.data(), in + 2 * oy * width,
-                         in + (2 * oy + 1) * width, ow);
+        const T *top = pairs.data() + 2 * oy * ow, *bottom = top + ow;
+        const int8_t *topRight = right.data() + 2 * oy * ow, *bottomRight = topRight + ow;
         const T *g = dy + (p * oh + oy) * ow;
         T *d0 = d + 2 * oy * width, *d1 = d0 + width;
         for (int64_t ox = 0; ox < ow; ++ox) {
-          const int k = which[ox];
+          const int lower = replaces(top[ox], bottom[ox]);
+          // 0..3, row-major: lower ? 2 + bottomRight : topRight, without a branch.
+          const int k = lower * (2 + bottomRight[ox]) + (1 - lower) * topRight[ox];
           d0[2 * ox] = selectBits(k == 0, T(0), g[ox]);
           d0[2 * ox + 1] = selectBits(k == 1, T(0), g[ox]);
           d1[2 * ox] = selectBits(k == 2, T(0), g[ox]);
