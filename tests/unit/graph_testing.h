@@ -2,6 +2,7 @@
 // from the op registry, as the front end would make it.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,17 @@ inline ValueId addOp(Graph &g, const std::string &op, std::vector<ValueId> input
     types.push_back(g.typeOf(in));
   TensorType t = inferType(*def, types, attrs);
   return g.addNode(op, std::move(inputs), std::move(attrs), t, name, loc);
+}
+
+// Every symbolic dimension of `g` ("N") bound to `size`: what Executor::bind takes to
+// run a graph at one batch size.
+inline std::map<std::string, int64_t> symbolicDimsAt(const Graph &g, int64_t size) {
+  std::map<std::string, int64_t> dims;
+  for (const Value &v : g.values())
+    for (const Dim &d : v.type.shape)
+      if (d.isSymbolic())
+        dims[d.symbol] = size;
+  return dims;
 }
 
 } // namespace nng::testing

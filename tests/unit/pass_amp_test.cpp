@@ -23,6 +23,7 @@
 #include "core/train/trainer.h"
 #include "dsl/frontend.h"
 #include "graph_testing.h"
+#include "example_testing.h"
 
 namespace nng {
 namespace {
@@ -490,12 +491,8 @@ std::vector<double> stepLosses(const std::string &example, std::optional<DType> 
   opts.passOptions.amp = amp;
   train(*g, cfg, opts);
   std::vector<double> losses;
-  std::ifstream metrics(cfg.log.metrics);
-  for (std::string line; std::getline(metrics, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.value("event", "") == "step")
-      losses.push_back(j.at("loss").get<double>());
-  }
+  for (const nlohmann::json &j : testing::stepEvents(cfg.log.metrics))
+    losses.push_back(j.at("loss").get<double>());
   fs::remove_all(tmp);
   return losses;
 }

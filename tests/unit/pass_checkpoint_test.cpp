@@ -17,24 +17,16 @@
 #include "core/runtime/executor.h"
 #include "dsl/frontend.h"
 #include "graph_testing.h"
+#include "example_testing.h"
 
 namespace nng {
 namespace {
 
 using testing::addOp;
+using testing::exampleNames;
 
 std::string examplePath(const std::string &name) {
   return std::string(NNG_SOURCE_DIR) + "/examples/" + name + ".nn";
-}
-
-std::vector<std::string> exampleNames() {
-  std::vector<std::string> names;
-  for (const auto &e : std::filesystem::directory_iterator(std::string(NNG_SOURCE_DIR) +
-                                                           "/examples"))
-    if (e.path().extension() == ".nn")
-      names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 Graph loadExample(const std::string &name) {
@@ -77,12 +69,7 @@ using Results = std::map<std::string, std::vector<float>>;
 Results run(const Graph &g, int64_t batch, uint32_t seed) {
   auto backend = makeCpuBackend();
   Executor ex(g, *backend);
-  std::map<std::string, int64_t> dims;
-  for (const Value &v : g.values())
-    for (const Dim &d : v.type.shape)
-      if (d.isSymbolic())
-        dims[d.symbol] = batch;
-  ex.bind(dims);
+  ex.bind(testing::symbolicDimsAt(g, batch));
   std::vector<ValueId> fed(g.inputs().begin(), g.inputs().end());
   fed.insert(fed.end(), g.params().begin(), g.params().end());
   std::sort(fed.begin(), fed.end(),

@@ -28,11 +28,13 @@
 #include "core/train/gradcheck.h"
 #include "dsl/frontend.h"
 #include "graph_testing.h"
+#include "example_testing.h"
 
 namespace nng {
 namespace {
 
 using testing::addOp;
+using testing::exampleNames;
 
 constexpr int64_t kBatch = 4;
 
@@ -44,12 +46,7 @@ std::map<std::string, std::vector<double>> runByName(const Graph &g, bool traini
                                                      uint64_t seed = 7) {
   auto backend = makeCpuBackend();
   Executor ex(g, *backend);
-  std::map<std::string, int64_t> dims;
-  for (const Value &v : g.values())
-    for (const Dim &d : v.type.shape)
-      if (d.isSymbolic())
-        dims[d.symbol] = kBatch;
-  ex.bind(dims);
+  ex.bind(testing::symbolicDimsAt(g, kBatch));
   std::vector<ValueId> fill(g.inputs().begin(), g.inputs().end());
   fill.insert(fill.end(), g.params().begin(), g.params().end());
   for (ValueId v : fill) {
@@ -179,16 +176,6 @@ TEST_P(ExampleFuse, TrainingGraphComputesTheSameGradients) {
 }
 
 // Every examples/*.nn, found at run time so a new example is covered too.
-std::vector<std::string> exampleNames() {
-  std::vector<std::string> names;
-  for (const auto &e :
-       std::filesystem::directory_iterator(std::string(NNG_SOURCE_DIR) + "/examples"))
-    if (e.path().extension() == ".nn")
-      names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 INSTANTIATE_TEST_SUITE_P(Examples, ExampleFuse, ::testing::ValuesIn(exampleNames()),
                          [](const auto &info) { return info.param; });
 

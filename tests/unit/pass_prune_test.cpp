@@ -20,11 +20,13 @@
 #include "core/runtime/executor.h"
 #include "dsl/frontend.h"
 #include "graph_testing.h"
+#include "example_testing.h"
 
 namespace nng {
 namespace {
 
 using testing::addOp;
+using testing::exampleNames;
 
 TensorType f32(Shape s) { return TensorType{DType::F32, std::move(s)}; }
 const Initializer kNormal{"normal", {Attr::ofFloat(0.0), Attr::ofFloat(1.0)}};
@@ -380,12 +382,7 @@ std::map<std::string, std::vector<char>>
 runGraph(const Graph &g, const std::map<std::string, std::vector<char>> &feed, int64_t batch) {
   auto backend = makeCpuBackend();
   Executor ex(g, *backend);
-  std::map<std::string, int64_t> dims;
-  for (const Value &v : g.values())
-    for (const Dim &d : v.type.shape)
-      if (d.isSymbolic())
-        dims[d.symbol] = batch;
-  ex.bind(dims);
+  ex.bind(testing::symbolicDimsAt(g, batch));
   std::vector<ValueId> all(g.inputs().begin(), g.inputs().end());
   all.insert(all.end(), g.params().begin(), g.params().end());
   for (ValueId v : all) {
@@ -467,16 +464,6 @@ TEST_P(PruneExample, GradientsAreBitIdentical) {
 }
 
 // Every examples/*.nn, so a new example is covered without editing this list.
-std::vector<std::string> exampleNames() {
-  std::vector<std::string> names;
-  for (const auto &e :
-       std::filesystem::directory_iterator(std::filesystem::path(NNG_SOURCE_DIR) / "examples"))
-    if (e.path().extension() == ".nn")
-      names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 INSTANTIATE_TEST_SUITE_P(Examples, PruneExample, ::testing::ValuesIn(exampleNames()),
                          [](const auto &info) { return info.param; });
 

@@ -15,25 +15,18 @@
 #include "core/train/optimizer.h"
 #include "dsl/frontend.h"
 #include "graph_testing.h"
+#include "example_testing.h"
 
 namespace nng {
 namespace {
 
 namespace fs = std::filesystem;
 using testing::addOp;
+using testing::exampleNames;
 
 std::string readFile(const fs::path &p) {
   std::ifstream in(p);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::vector<std::string> examples() {
-  std::vector<std::string> names;
-  for (const auto &e : fs::directory_iterator(fs::path(NNG_SOURCE_DIR) / "examples"))
-    if (e.path().extension() == ".nn")
-      names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 struct Step {
@@ -127,9 +120,9 @@ Trace train(const Step &step, bool arena, int streams = 1) {
 }
 
 TEST(ArenaExecutor, ExamplesTrainBitIdentically) {
-  ASSERT_FALSE(examples().empty());
+  ASSERT_FALSE(exampleNames().empty());
   int tested = 0;
-  for (const std::string &name : examples())
+  for (const std::string &name : exampleNames())
     for (OptimizerType type : {OptimizerType::Sgd, OptimizerType::Adam}) {
       SCOPED_TRACE(name + (type == OptimizerType::Sgd ? " sgd" : " adam"));
       const Step step = trainingStep(name, type);

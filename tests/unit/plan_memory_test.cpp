@@ -15,12 +15,14 @@
 #include "core/train/optimizer.h"
 #include "dsl/frontend.h"
 #include "graph_testing.h"
+#include "example_testing.h"
 
 namespace nng {
 namespace {
 
 namespace fs = std::filesystem;
 using testing::addOp;
+using testing::exampleNames;
 
 TensorType f32(std::vector<Dim> shape) { return TensorType{DType::F32, std::move(shape)}; }
 
@@ -287,20 +289,11 @@ Graph trainingGraph(const std::string &example, OptimizerType type) {
   return std::move(*g);
 }
 
-std::vector<std::string> examples() {
-  std::vector<std::string> names;
-  for (const auto &e : fs::directory_iterator(fs::path(NNG_SOURCE_DIR) / "examples"))
-    if (e.path().extension() == ".nn")
-      names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // Issue 4: on every example's training step at batch 128 the arena is within 1.05x
 // of the most bytes live at once.
 TEST(MemoryPlan, ExamplesPlanWithin105PercentOfTheLowerBound) {
-  ASSERT_FALSE(examples().empty());
-  for (const std::string &name : examples())
+  ASSERT_FALSE(exampleNames().empty());
+  for (const std::string &name : exampleNames())
     for (OptimizerType type : {OptimizerType::Sgd, OptimizerType::Adam}) {
       Graph g = trainingGraph(name, type);
       std::vector<size_t> bytes = valueBytesAtBatch(g, 128);

@@ -19,11 +19,14 @@
 #include "core/data/config.h"
 #include "core/train/trainer.h"
 #include "dsl/frontend.h"
+#include "example_testing.h"
 
 namespace nng {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::exampleNames;
+using testing::stepEvents;
 
 constexpr int64_t kSteps = 4;
 
@@ -59,15 +62,6 @@ std::vector<Variant> variants() {
       {"fp16", {"prune", "fuse", "reuse"}, fp16, 2e-2},
       {"bf16", {"prune", "fuse", "reuse"}, bf16, 5e-2},
   };
-}
-
-std::vector<std::string> examples() {
-  std::vector<std::string> names;
-  for (const auto &e : fs::directory_iterator(fs::path(NNG_SOURCE_DIR) / "examples"))
-    if (e.path().extension() == ".nn")
-      names.push_back(e.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 std::string readFile(const fs::path &p) {
@@ -106,12 +100,8 @@ std::vector<StepLog> stepLosses(const std::string &example, const Variant &varia
   opts.passOptions = variant.options;
   train(*g, cfg, opts);
   std::vector<StepLog> losses;
-  std::ifstream metrics(cfg.log.metrics);
-  for (std::string line; std::getline(metrics, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.value("event", "") == "step")
-      losses.push_back({j.at("loss").get<double>(), j.value("skipped", false)});
-  }
+  for (const nlohmann::json &j : stepEvents(cfg.log.metrics))
+    losses.push_back({j.at("loss").get<double>(), j.value("skipped", false)});
   fs::remove_all(tmp);
   return losses;
 }
@@ -139,13 +129,14 @@ TEST_P(TrainPasses, OptimizedGraphsTrainToTheSameLosses) {
       if (got[i].skipped)
         break;
     }
-    if (v.name != "fp16")
+    if (v.name != "fp16") {
       for (const StepLog &s : got)
         EXPECT_FALSE(s.skipped) << example << " with " << v.name;
+    }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Examples, TrainPasses, ::testing::ValuesIn(examples()),
+INSTANTIATE_TEST_SUITE_P(Examples, TrainPasses, ::testing::ValuesIn(exampleNames()),
                          [](const auto &info) { return info.param; });
 
 
@@ -193,12 +184,8 @@ log: { progress: none }
     opts.passes = passes;
     train(*g, cfg, opts);
     std::vector<double> losses;
-    std::ifstream metrics(cfg.log.metrics);
-    for (std::string line; std::getline(metrics, line);) {
-      auto j = nlohmann::json::parse(line);
-      if (j.value("event", "") == "step")
-        losses.push_back(j.at("loss").get<double>());
-    }
+    for (const nlohmann::json &j : stepEvents(cfg.log.metrics))
+      losses.push_back(j.at("loss").get<double>());
     fs::remove_all(tmp);
     return losses;
   };
