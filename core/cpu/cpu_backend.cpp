@@ -277,14 +277,16 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   k["conv2d"] = [](const Call &c) {
     const auto &x = c.in[0].shape, &w = c.in[1].shape;
     int64_t s = c.i("stride"), p = c.i("pad");
-    auto ws = scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[2], w[3], s, p));
+    auto ws =
+        scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
     cpu::conv2d_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
                        s, p, ws);
   };
   k["conv2d_grad"] = [](const Call &c) {
     const auto &x = c.in[2].shape, &w = c.in[3].shape;
     int64_t s = c.i("stride"), p = c.i("pad");
-    auto ws = scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[2], w[3], s, p));
+    auto ws =
+        scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
     cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), x[0],
                        x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws);
   };

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/cpu/kernels/conv.h"
+#include "core/cpu/kernels/scalar_math.h"
 #include "tests/unit/cpu_testing.h"
 
 namespace nng::cpu {
@@ -35,6 +36,8 @@ std::vector<ConvCase> convCases() {
       {1, 1, 4, 4, 1, 1, 1, 1, 0}, // 1x1
       {4, 2, 6, 6, 3, 5, 5, 2, 2}, // more images than threads: the parallel path
       {2, 2, 5, 4, 3, 2, 3, 3, 1}, // stride larger than the kernel in one direction
+      {2, 2, 4, 2, 3, 5, 5, 1, 2}, // same padding, taps shifted past the whole width
+      {1, 2, 2, 3, 2, 5, 3, 1, 2}, // same width, a kernel taller than the padded rows need
   };
 }
 
@@ -61,7 +64,7 @@ Vec naiveConv(const ConvCase &k, const Vec &x, const Vec &w) {
 
 Vec runConv(const ConvCase &k, const Vec &x, const Vec &w) {
   Vec y(k.ySize());
-  Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.kh, k.kw, k.stride, k.pad));
+  Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad));
   conv2d_fwd(y.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad,
              ws.data());
   return y;
@@ -85,7 +88,7 @@ TEST(CpuConv, BackwardMatchesFiniteDifferences) {
     const Vec x = randomVec(k.xSize(), 3), w = randomVec(k.wSize(), 4);
     const Vec dy = randomVec(k.ySize(), 5);
     Vec dx(x.size(), 3.0), dw(w.size(), 3.0);
-    Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.kh, k.kw, k.stride, k.pad));
+    Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad));
     conv2d_bwd(dx.data(), dw.data(), dy.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f, k.kh,
                k.kw, k.stride, k.pad, ws.data());
     expectGradients([&](const std::vector<Vec> &in) { return runConv(k, in[0], in[1]); }, {x, w},
@@ -121,7 +124,7 @@ TEST(CpuConv, LargeBatchBackwardInParallelGroups) {
   const ConvCase k{19, 4, 12, 12, 6, 3, 3, 1, 1};
   const Vec x = randomVec(k.xSize(), 3), w = randomVec(k.wSize(), 4), dy = randomVec(k.ySize(), 5);
   Vec dx(x.size()), dw(w.size()), wantDx, wantDw;
-  Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.kh, k.kw, k.stride, k.pad));
+  Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad));
   conv2d_bwd(dx.data(), dw.data(), dy.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f, k.kh,
              k.kw, k.stride, k.pad, ws.data());
   naiveConvBwd(k, x, w, dy, wantDx, wantDw);
@@ -134,12 +137,110 @@ TEST(CpuConv, FloatAgreesWithDouble) {
   const Vec x = randomVec(k.xSize(), 1), w = randomVec(k.wSize(), 2);
   const auto xf = testing::toFloat(x), wf = testing::toFloat(w);
   std::vector<float> y(k.ySize()),
-      ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.kh, k.kw, k.stride, k.pad));
+      ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad));
   conv2d_fwd(y.data(), xf.data(), wf.data(), k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad,
              ws.data());
   const Vec want = naiveConv(k, x, w);
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_NEAR(y[i], want[i], 1e-5);
+}
+
+// ---- the fused conv's bias, activation and their backward -------------------------
+
+double activate(double v, Activation act) {
+  switch (act) {
+  case Activation::Relu:
+    return v > 0 ? v : 0;
+  case Activation::Sigmoid:
+    return 1 / (1 + std::exp(-v));
+  case Activation::Tanh:
+    return std::tanh(v);
+  case Activation::Gelu:
+    return geluOf(v);
+  default:
+    return v;
+  }
+}
+
+// d act / d pre-activation, from the output y (what the fused backward reads).
+double activationSlope(double y, Activation act) {
+  switch (act) {
+  case Activation::Relu:
+    return y > 0 ? 1 : 0;
+  case Activation::Sigmoid:
+    return y * (1 - y);
+  case Activation::Tanh:
+    return 1 - y * y;
+  default:
+    return 1;
+  }
+}
+
+const Activation kActivations[] = {Activation::None, Activation::Relu, Activation::Sigmoid,
+                                   Activation::Tanh, Activation::Gelu};
+
+TEST(CpuConv, FusedForwardAddsBiasAndActivates) {
+  for (const ConvCase &k : convCases())
+    for (Activation act : kActivations) {
+      const Vec x = randomVec(k.xSize(), 1), w = randomVec(k.wSize(), 2), b = randomVec(k.f, 6);
+      Vec y(k.ySize());
+      Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad));
+      conv2d_fwd(y.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride,
+                 k.pad, ws.data(), b.data(), act);
+      Vec want = naiveConv(k, x, w);
+      const int64_t plane = k.oh() * k.ow();
+      for (size_t i = 0; i < want.size(); ++i)
+        want[i] = activate(want[i] + b[i / plane % k.f], act);
+      expectNear(y, want, 1e-13, k.str() + " act " + std::to_string(int(act)));
+    }
+}
+
+TEST(CpuConv, FusedBackwardGoesThroughTheActivation) {
+  for (const ConvCase &k : convCases())
+    for (Activation act : kActivations) {
+      if (act == Activation::Gelu) // needs the pre-activation: refused, not computed
+        continue;
+      const Vec x = randomVec(k.xSize(), 3), w = randomVec(k.wSize(), 4), b = randomVec(k.f, 7);
+      const Vec dy = randomVec(k.ySize(), 5);
+      Vec y(k.ySize());
+      Vec ws(conv2d_workspace_size(k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride, k.pad));
+      conv2d_fwd(y.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f, k.kh, k.kw, k.stride,
+                 k.pad, ws.data(), b.data(), act);
+      Vec dx(x.size(), 3.0), dw(w.size(), 3.0), db(b.size(), 3.0);
+      conv2d_bwd(dx.data(), dw.data(), dy.data(), x.data(), w.data(), k.n, k.c, k.h, k.w, k.f,
+                 k.kh, k.kw, k.stride, k.pad, ws.data(), y.data(), act);
+      conv2d_bias_bwd(db.data(), dy.data(), y.data(), k.n, k.f, k.oh() * k.ow(), act);
+      // The reference: dz = dy * act'(y), then the plain conv's backward and the sum.
+      Vec dz(dy.size()), wantDx, wantDw, wantDb(k.f, 0.0);
+      const int64_t plane = k.oh() * k.ow();
+      for (size_t i = 0; i < dz.size(); ++i) {
+        dz[i] = dy[i] * activationSlope(y[i], act);
+        wantDb[i / plane % k.f] += dz[i];
+      }
+      naiveConvBwd(k, x, w, dz, wantDx, wantDw);
+      const std::string what = k.str() + " act " + std::to_string(int(act));
+      expectNear(dx, wantDx, 1e-12, what + " dx");
+      expectNear(dw, wantDw, 1e-12, what + " dw");
+      expectNear(db, wantDb, 1e-12, what + " db");
+    }
+}
+
+TEST(CpuConv, BiasGradientOfManyLanesIsDeterministicAndExact) {
+  // Planes longer than the 16 running sums, with a remainder; float sums of small
+  // integers are exact, so any lost or doubled term shows.
+  const int64_t n = 3, f = 2, hw = 37;
+  std::vector<float> dy(n * f * hw), db(f);
+  for (size_t i = 0; i < dy.size(); ++i)
+    dy[i] = float(i % 7);
+  conv2d_bias_bwd(db.data(), dy.data(), static_cast<const float *>(nullptr), n, f, hw,
+                  Activation::None);
+  for (int64_t o = 0; o < f; ++o) {
+    double want = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < hw; ++k)
+        want += dy[(i * f + o) * hw + k];
+    EXPECT_EQ(db[o], float(want)) << "channel " << o;
+  }
 }
 
 // ---- pooling ---------------------------------------------------------------------------

@@ -35,15 +35,17 @@ void expectDeterministic(const std::function<FVec()> &f, const char *what, bool 
   }
 }
 
+// Every size below is past kParallelMin (common.h), so the loops do run in parallel.
 TEST(CpuDeterminism, Reductions) {
-  const Dims xs{256, 1000};
+  const Dims xs{1024, 1000};
+  ASSERT_GT(xs.numel(), 2 * kParallelMin);
   const FVec x = randomF(xs.numel(), 1);
   expectDeterministic(
       [&] {
-        FVec out(1 + 256 + 1000);
+        FVec out(1 + 1024 + 1000);
         sum_fwd(out.data(), x.data(), xs, reduceMask(xs, {}));
         sum_fwd(out.data() + 1, x.data(), xs, reduceMask(xs, {1}));
-        mean_fwd(out.data() + 257, x.data(), xs, reduceMask(xs, {0}));
+        mean_fwd(out.data() + 1025, x.data(), xs, reduceMask(xs, {0}));
         return out;
       },
       "sum/mean", true);
@@ -57,7 +59,8 @@ TEST(CpuDeterminism, Reductions) {
 }
 
 TEST(CpuDeterminism, BroadcastGradient) {
-  const Dims as{512, 300}, bs{300};
+  const Dims as{1024, 300}, bs{300};
+  ASSERT_GT(as.numel(), kParallelMin);
   const FVec a = randomF(as.numel(), 2), b = randomF(bs.numel(), 3), g = randomF(as.numel(), 4);
   expectDeterministic(
       [&] {
@@ -70,7 +73,8 @@ TEST(CpuDeterminism, BroadcastGradient) {
 }
 
 TEST(CpuDeterminism, LossesAndNorms) {
-  const int64_t n = 2048, c = 100;
+  const int64_t n = 4096, c = 100;
+  ASSERT_GT(n * c, kParallelMin);
   const FVec logits = randomF(n * c, 5);
   std::vector<int64_t> labels(n);
   for (int64_t i = 0; i < n; ++i)
@@ -97,8 +101,9 @@ TEST(CpuDeterminism, LossesAndNorms) {
         return y;
       },
       "layer_norm", true);
-  // Batch norm over [64, 100, 32]: channels are the middle axis.
-  const int64_t bn = 64, hw = 32;
+  // Batch norm over [64, 100, 64]: channels are the middle axis.
+  const int64_t bn = 64, hw = 64;
+  ASSERT_GT(bn * c * hw, kParallelMin);
   const FVec x = randomF(bn * c * hw, 9), g2 = randomF(bn * c * hw, 10);
   expectDeterministic(
       [&] {
@@ -134,7 +139,7 @@ TEST(CpuDeterminism, GemmConvAndDropout) {
   expectDeterministic(
       [&] {
         FVec y(n * f * h * w), dx(x.size()), dw(wt.size());
-        FVec ws(conv2d_workspace_size(n, ch, h, w, k, k, 1, 1));
+        FVec ws(conv2d_workspace_size(n, ch, h, w, f, k, k, 1, 1));
         conv2d_fwd(y.data(), x.data(), wt.data(), n, ch, h, w, f, k, k, 1, 1, ws.data());
         conv2d_bwd(dx.data(), dw.data(), dy.data(), x.data(), wt.data(), n, ch, h, w, f, k, k, 1, 1,
                    ws.data());

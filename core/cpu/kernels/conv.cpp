@@ -2,6 +2,7 @@
 #include "core/cpu/kernels/conv.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -11,6 +12,7 @@
 #include <omp.h>
 
 #include "core/cpu/kernels/linalg.h"
+#include "core/cpu/kernels/scalar_math.h"
 #include "core/diag/diagnostic.h"
 
 namespace nng::cpu {
@@ -23,7 +25,10 @@ int64_t colSize(int64_t c, int64_t height, int64_t width, int64_t kh, int64_t kw
 }
 
 // Forward: images in parallel when every thread gets at least one and the batch's
-// column matrices are big enough to be worth a fork.
+// column matrices are big enough to be worth a fork. One GEMM per image: OpenBLAS's
+// small-matrix kernels run a [f, c*kh*kw] x [c*kh*kw, outH*outW] product of a CNN layer
+// faster than one wide product over several images' columns (measured: 88 against 62
+// GFLOP/s for 14x14 planes), so batching images into one GEMM does not pay.
 int64_t imagesInFlight(int64_t n, int64_t colElems) {
   const int64_t threads = omp_get_max_threads();
   return n >= threads && threads > 1 && n * colElems >= kParallelMin ? threads : 1;
@@ -49,13 +54,69 @@ struct BwdPlan {
   }
 };
 
+// dst = act(src + b): the fused conv's epilogue on one output plane, with the scalar
+// math of the unfused add and activation kernels.
+template <typename T>
+void biasActivate(T *dst, const T *src, int64_t len, T b, Activation act) {
+  switch (act) {
+  case Activation::None:
+    for (int64_t i = 0; i < len; ++i)
+      dst[i] = src[i] + b;
+    break;
+  case Activation::Relu:
+    for (int64_t i = 0; i < len; ++i) {
+      const T v = src[i] + b;
+      dst[i] = v > T(0) ? v : T(0);
+    }
+    break;
+  case Activation::Gelu:
+    for (int64_t i = 0; i < len; ++i)
+      dst[i] = geluOf(src[i] + b);
+    break;
+  case Activation::Sigmoid:
+    for (int64_t i = 0; i < len; ++i)
+      dst[i] = sigmoidOf(src[i] + b);
+    break;
+  case Activation::Tanh:
+    for (int64_t i = 0; i < len; ++i)
+      dst[i] = std::tanh(src[i] + b);
+    break;
+  }
+}
+
+// dz = dy * act'(y) on one plane, as relu_bwd, sigmoid_bwd and tanh_bwd compute it
+// (y > 0 exactly where the pre-activation is).
+template <typename T>
+void activationGrad(T *dz, const T *dy, const T *y, int64_t len, Activation act) {
+  switch (act) {
+  case Activation::Relu:
+    for (int64_t i = 0; i < len; ++i) {
+      const T g = dy[i]; // loaded unconditionally, so the select vectorizes
+      dz[i] = y[i] > T(0) ? g : T(0);
+    }
+    break;
+  case Activation::Sigmoid:
+    for (int64_t i = 0; i < len; ++i)
+      dz[i] = dy[i] * y[i] * (T(1) - y[i]);
+    break;
+  case Activation::Tanh:
+    for (int64_t i = 0; i < len; ++i)
+      dz[i] = dy[i] * (T(1) - y[i] * y[i]);
+    break;
+  default:
+    std::memcpy(dz, dy, static_cast<size_t>(len) * sizeof(T));
+  }
+}
+
 } // namespace
 
-int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t kh,
-                              int64_t kw, int64_t stride, int64_t pad) {
+int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t f,
+                              int64_t kh, int64_t kw, int64_t stride, int64_t pad) {
   const int64_t cs = colSize(c, height, width, kh, kw, stride, pad);
-  // The backward holds a col and a dcol matrix per group in flight.
-  return std::max(cs * imagesInFlight(n, cs), 2 * cs * BwdPlan(n, cs).slots);
+  const int64_t ys = f * convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
+  // Forward: a col matrix per image in flight; backward: a col matrix (for dweight,
+  // then reused for dx's column gradient) and one image's dz per group in flight.
+  return std::max(cs * imagesInFlight(n, cs), (cs + ys) * BwdPlan(n, cs).slots);
 }
 
 template <typename T>
@@ -63,11 +124,38 @@ void im2col(T *col, const T *x, int64_t c, int64_t height, int64_t width, int64_
             int64_t stride, int64_t pad) {
   const int64_t oh = convOutSize(height, kh, stride, pad), ow = convOutSize(width, kw, stride, pad);
   const int64_t rows = c * kh * kw;
+  // "Same" geometry (stride 1, output as wide as the input): output (oy, ox) of a tap
+  // reads input (oy + ki - pad, ox + kj - pad), a constant shift of the flat index.
+  // So a tap's whole valid block is one copy, after which the entries that wrapped
+  // around a row edge are zeroed: one memcpy per tap instead of one per output row,
+  // whose call overhead dominated on 14-wide planes.
+  const bool flatShift = stride == 1 && ow == width;
 #pragma omp parallel for if (rows * oh * ow >= kParallelMin) schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t ch = r / (kh * kw), ki = r / kw % kh, kj = r % kw;
     const T *plane = x + ch * height * width;
     T *out = col + r * oh * ow;
+    if (flatShift) {
+      const int64_t dy = ki - pad, dx = kj - pad;
+      const int64_t y0 = std::clamp<int64_t>(-dy, 0, oh), y1 = std::clamp<int64_t>(height - dy, y0, oh);
+      std::fill(out, out + y0 * ow, T(0));
+      std::fill(out + y1 * ow, out + oh * ow, T(0));
+      // Valid rows y0..y1, less the first -dx or last dx entries, which would read
+      // outside the plane; those are wrapped entries and zeroed below anyway.
+      const int64_t from = y0 * ow + std::max<int64_t>(0, -dx);
+      const int64_t to = y1 * ow - std::max<int64_t>(0, dx);
+      if (to > from)
+        std::memcpy(out + from, plane + from + dy * width + dx,
+                    static_cast<size_t>(to - from) * sizeof(T));
+      for (int64_t oy = y0; oy < y1; ++oy) {
+        T *o = out + oy * ow;
+        for (int64_t ox = 0; ox < -dx && ox < ow; ++ox)
+          o[ox] = T(0);
+        for (int64_t ox = std::max<int64_t>(0, ow - dx); ox < ow; ++ox)
+          o[ox] = T(0);
+      }
+      continue;
+    }
     for (int64_t oy = 0; oy < oh; ++oy) {
       const int64_t iy = oy * stride - pad + ki;
       T *o = out + oy * ow;
@@ -81,12 +169,8 @@ void im2col(T *col, const T *x, int64_t c, int64_t height, int64_t width, int64_
       const int64_t lo = std::min(ow, std::max<int64_t>(0, (pad - kj + stride - 1) / stride));
       const int64_t hi = std::max(lo, std::min(ow, (width + pad - kj + stride - 1) / stride));
       std::fill(o, o + lo, T(0));
-      if (stride == 1) {
-        std::memcpy(o + lo, src + lo - pad + kj, static_cast<size_t>(hi - lo) * sizeof(T));
-      } else {
-        for (int64_t ox = lo; ox < hi; ++ox)
-          o[ox] = src[ox * stride - pad + kj];
-      }
+      for (int64_t ox = lo; ox < hi; ++ox)
+        o[ox] = src[ox * stride - pad + kj];
       std::fill(o + hi, o + ow, T(0));
     }
   }
@@ -105,17 +189,23 @@ void col2im(T *x, const T *col, int64_t c, int64_t height, int64_t width, int64_
     for (int64_t ki = 0; ki < kh; ++ki)
       for (int64_t kj = 0; kj < kw; ++kj) {
         const T *in = col + ((ch * kh + ki) * kw + kj) * oh * ow;
+        // As in im2col: the outputs that land inside a row form one range.
+        const int64_t lo = std::min(ow, std::max<int64_t>(0, (pad - kj + stride - 1) / stride));
+        const int64_t hi = std::max(lo, std::min(ow, (width + pad - kj + stride - 1) / stride));
         for (int64_t oy = 0; oy < oh; ++oy) {
           const int64_t iy = oy * stride - pad + ki;
           if (iy < 0 || iy >= height)
             continue;
-          T *dst = plane + iy * width;
           const T *src = in + oy * ow;
-          // As in im2col: the outputs that land inside the row form one range.
-          const int64_t lo = std::min(ow, std::max<int64_t>(0, (pad - kj + stride - 1) / stride));
-          const int64_t hi = std::max(lo, std::min(ow, (width + pad - kj + stride - 1) / stride));
-          for (int64_t ox = lo; ox < hi; ++ox)
-            dst[ox * stride - pad + kj] += src[ox];
+          if (stride == 1) { // unit stride: a loop the compiler vectorizes
+            T *dst = plane + iy * width + kj - pad;
+            for (int64_t ox = lo; ox < hi; ++ox)
+              dst[ox] += src[ox];
+          } else {
+            T *dst = plane + iy * width;
+            for (int64_t ox = lo; ox < hi; ++ox)
+              dst[ox * stride - pad + kj] += src[ox];
+          }
         }
       }
   }
@@ -124,24 +214,32 @@ void col2im(T *x, const T *col, int64_t c, int64_t height, int64_t width, int64_
 template <typename T>
 void conv2d_fwd(T *y, const T *x, const T *weight, int64_t n, int64_t c, int64_t height,
                 int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride, int64_t pad,
-                T *workspace) {
+                T *workspace, const T *bias, Activation act) {
   NNG_CHECK(stride >= 1 && pad >= 0 && height + 2 * pad >= kh && width + 2 * pad >= kw,
             "conv2d: bad window");
   const int64_t ohw = convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
   const int64_t ckk = c * kh * kw, cs = ckk * ohw;
   const int64_t inFlight = imagesInFlight(n, cs);
+  const bool epilogue = bias || act != Activation::None;
 #pragma omp parallel for if (inFlight > 1) schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     T *col = workspace + (inFlight > 1 ? omp_get_thread_num() : 0) * cs;
+    T *yi = y + i * f * ohw;
     im2col(col, x + i * c * height * width, c, height, width, kh, kw, stride, pad);
-    gemm(y + i * f * ohw, weight, col, f, ohw, ckk, false, false, T(1), T(0));
+    gemm(yi, weight, col, f, ohw, ckk, false, false, T(1), T(0));
+    // The fused conv's bias and activation, while the image's output is in cache.
+    if (epilogue)
+      for (int64_t o = 0; o < f; ++o)
+        biasActivate(yi + o * ohw, yi + o * ohw, ohw, bias ? bias[o] : T(0), act);
   }
 }
 
 template <typename T>
 void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int64_t n, int64_t c,
                 int64_t height, int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride,
-                int64_t pad, T *workspace) {
+                int64_t pad, T *workspace, const T *y, Activation act) {
+  NNG_CHECK(act != Activation::Gelu, "conv2d_bwd: gelu needs the pre-activation");
+  NNG_CHECK(act == Activation::None || y, "conv2d_bwd: the activation's gradient needs y");
   const int64_t ohw = convOutSize(height, kh, stride, pad) * convOutSize(width, kw, stride, pad);
   const int64_t ckk = c * kh * kw, cs = ckk * ohw, chw = c * height * width, wSize = f * ckk;
   const BwdPlan plan(n, cs);
@@ -152,18 +250,25 @@ void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int
   std::vector<T> groupSums(dweight && plan.groups > 1 ? (plan.groups - 1) * wSize : 0);
 #pragma omp parallel for if (plan.slots > 1) schedule(static)
   for (int64_t g = 0; g < plan.groups; ++g) {
-    T *col = workspace + 2 * cs * (plan.slots > 1 ? omp_get_thread_num() : 0), *dcol = col + cs;
+    // col holds an image's im2col for dweight, then its column gradient for dx.
+    T *col = workspace + (cs + f * ohw) * (plan.slots > 1 ? omp_get_thread_num() : 0);
+    T *dzBuffer = col + cs;
     T *dwg = g == 0 ? dweight : groupSums.data() + (g - 1) * wSize;
     const int64_t first = g * plan.perGroup, last = std::min(n, first + plan.perGroup);
     for (int64_t i = first; i < last; ++i) {
-      const T *gi = dy + i * f * ohw;
+      // The gradient at the pre-activation: dy itself, or through act'(y).
+      const T *dz = dy + i * f * ohw;
+      if (act != Activation::None) {
+        activationGrad(dzBuffer, dz, y + i * f * ohw, f * ohw, act);
+        dz = dzBuffer;
+      }
       if (dweight) {
         im2col(col, x + i * chw, c, height, width, kh, kw, stride, pad);
-        gemm(dwg, gi, col, f, ckk, ohw, false, true, T(1), i == first ? T(0) : T(1));
+        gemm(dwg, dz, col, f, ckk, ohw, false, true, T(1), i == first ? T(0) : T(1));
       }
       if (dx) {
-        gemm(dcol, weight, gi, ckk, ohw, f, true, false, T(1), T(0));
-        col2im(dx + i * chw, dcol, c, height, width, kh, kw, stride, pad);
+        gemm(col, weight, dz, ckk, ohw, f, true, false, T(1), T(0));
+        col2im(dx + i * chw, col, c, height, width, kh, kw, stride, pad);
       }
     }
   }
@@ -175,6 +280,64 @@ void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int
         s += groupSums[(g - 1) * wSize + j];
       dweight[j] = s;
     }
+  }
+}
+
+namespace {
+
+// sum_k dy[k] * act'(y[k]) over one plane, in kLanes running sums (element k goes to
+// lane k % kLanes) added at the end: independent lanes let the compiler vectorize
+// what a single running sum would serialize, and the order is still fixed.
+constexpr int64_t kLanes = 16;
+
+template <typename T, typename Term>
+T laneSum(int64_t len, Term term) {
+  T lanes[kLanes] = {};
+  int64_t k = 0;
+  for (; k + kLanes <= len; k += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l)
+      lanes[l] += term(k + l);
+  for (int64_t l = 0; k + l < len; ++l)
+    lanes[l] += term(k + l);
+  T s = 0;
+  for (T v : lanes)
+    s += v;
+  return s;
+}
+
+template <typename T> T planeGradSum(const T *g, const T *v, int64_t len, Activation act) {
+  switch (act) {
+  case Activation::Relu:
+    return laneSum<T>(len, [&](int64_t k) {
+      const T gk = g[k]; // loaded unconditionally, so the select vectorizes
+      return v[k] > T(0) ? gk : T(0);
+    });
+  case Activation::Sigmoid:
+    return laneSum<T>(len, [&](int64_t k) { return g[k] * v[k] * (T(1) - v[k]); });
+  case Activation::Tanh:
+    return laneSum<T>(len, [&](int64_t k) { return g[k] * (T(1) - v[k] * v[k]); });
+  default:
+    return laneSum<T>(len, [&](int64_t k) { return g[k]; });
+  }
+}
+
+} // namespace
+
+template <typename T>
+void conv2d_bias_bwd(T *dbias, const T *dy, const T *y, int64_t n, int64_t f, int64_t hw,
+                     Activation act) {
+  NNG_CHECK(act != Activation::Gelu, "conv2d_bias_bwd: gelu needs the pre-activation");
+  NNG_CHECK(act == Activation::None || y, "conv2d_bias_bwd: the activation's gradient needs y");
+  // One task per channel; each plane summed in T, the planes added in double in image
+  // order: a fixed order on any number of threads.
+#pragma omp parallel for if (n * f * hw >= kParallelMin && f > 1) schedule(static)
+  for (int64_t o = 0; o < f; ++o) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t at = (i * f + o) * hw;
+      sum += double(planeGradSum(dy + at, y ? y + at : nullptr, hw, act));
+    }
+    dbias[o] = T(sum);
   }
 }
 
@@ -269,11 +432,14 @@ void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int
   // contiguous buffer: two long branch-free loops the compiler vectorizes.
   const bool twoByTwo = kernel == 2 && stride == 2 && pad == 0 && !argmax &&
                         height == 2 * oh && width == 2 * ow;
-#pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
+#pragma omp parallel if (planes * oh * ow * kernel * kernel >= kParallelMin)
+  {
+  // Per-thread scratch for the 2x2 case, allocated once per call, not once per plane.
+  std::vector<T> pairs(twoByTwo ? static_cast<size_t>(oh * width) : 0);
+#pragma omp for schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     const T *in = x + p * height * width;
     if (twoByTwo) {
-      std::vector<T> pairs(static_cast<size_t>(oh * width));
       for (int64_t oy = 0; oy < oh; ++oy) {
         const T *r0 = in + 2 * oy * width, *r1 = r0 + width;
         T *t = pairs.data() + oy * width;
@@ -295,6 +461,7 @@ void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int
           argmax[o] = at;
       }
   }
+  }
 }
 
 template <typename T>
@@ -308,19 +475,23 @@ void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64
   // Windows that tile the plane exactly (the usual 2x2 stride 2 on even sizes) cover
   // every input once: each window writes its own k*k gradients, no fill first.
   const bool tiles = pad == 0 && stride == kernel && height == oh * kernel && width == ow * kernel;
-#pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
+  const bool twoByTwo = tiles && kernel == 2 && !argmax;
+#pragma omp parallel if (planes * oh * ow * kernel * kernel >= kParallelMin)
+  {
+  // Per-thread scratch for the 2x2 case, allocated once per call, not once per plane.
+  const size_t halves = twoByTwo ? static_cast<size_t>(height * ow) : 0;
+  std::vector<T> pairs(halves);
+  std::vector<int8_t> right(halves);
+#pragma omp for schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     T *d = dx + p * hw;
-    if (tiles && kernel == 2 && !argmax) {
+    if (twoByTwo) {
       // Each window's winner, recomputed: the horizontal pairs first, over the whole
       // plane in one long loop the compiler vectorizes (the rows, 14 wide in a CNN, are
       // too short for it); then each window compares its top and bottom pair. The tree
       // keeps the first maximum in row-major order, as windowArgmax does.
       const T *in = x + p * hw;
-      const int64_t halves = height * ow;
-      std::vector<T> pairs(static_cast<size_t>(halves));
-      std::vector<int8_t> right(static_cast<size_t>(halves));
-      for (int64_t m = 0; m < halves; ++m) {
+      for (int64_t m = 0; m < height * ow; ++m) {
         const T a = in[2 * m], b = in[2 * m + 1];
         const bool takeB = replaces(a, b);
         pairs[m] = selectBits(takeB, a, b);
@@ -359,6 +530,7 @@ void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64
           d[at] += dy[o];
         }
       }
+  }
   }
 }
 
@@ -456,9 +628,13 @@ void global_avg_pool_bwd(T *dx, const T *dy, int64_t n, int64_t c, int64_t hw) {
   template void col2im<T>(T *, const T *, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,    \
                           int64_t);                                                                \
   template void conv2d_fwd<T>(T *, const T *, const T *, int64_t, int64_t, int64_t, int64_t,       \
-                              int64_t, int64_t, int64_t, int64_t, int64_t, T *);                   \
+                              int64_t, int64_t, int64_t, int64_t, int64_t, T *, const T *,         \
+                              Activation);                                                         \
   template void conv2d_bwd<T>(T *, T *, const T *, const T *, const T *, int64_t, int64_t,         \
-                              int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T *); \
+                              int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, T *,  \
+                              const T *, Activation);                                              \
+  template void conv2d_bias_bwd<T>(T *, const T *, const T *, int64_t, int64_t, int64_t,           \
+                                   Activation);                                                    \
   template void max_pool2d_fwd<T>(T *, int64_t *, const T *, int64_t, int64_t, int64_t, int64_t,   \
                                   int64_t, int64_t, int64_t);                                      \
   template void max_pool2d_bwd<T>(T *, const T *, const int64_t *, const T *, int64_t, int64_t,    \

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/cpu/kernels/common.h"
+#include "core/cpu/kernels/nn.h"
 
 namespace nng::cpu {
 
@@ -19,29 +20,40 @@ inline int64_t convOutSize(int64_t in, int64_t kernel, int64_t stride, int64_t p
 }
 
 // Elements of T that conv2d_fwd and conv2d_bwd need in `workspace`: im2col column
-// matrices ([c*kh*kw, outH*outW], one per image in flight forward, two backward).
-// Depends on the OpenMP thread count at the time of the call (images run in
-// parallel), so query it with the pool the kernels will use.
-int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t kh,
-                              int64_t kw, int64_t stride, int64_t pad);
+// matrices ([c*kh*kw, outH*outW], one per image in flight forward; backward one per
+// group in flight, with room for one image's dz [f, outH*outW]). Depends on the OpenMP
+// thread count at the time of the call (images run in parallel), so query it with
+// the pool the kernels will use.
+int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t f,
+                              int64_t kh, int64_t kw, int64_t stride, int64_t pad);
 
-// y[n, f, outH, outW] = cross-correlation of x with weight [f, c, kh, kw], zero
-// padding `pad` on each side. No bias (the conv2d sugar adds one with `add`).
+// y[n, f, outH, outW] = act(cross-correlation of x with weight [f, c, kh, kw] + bias[f]),
+// zero padding `pad` on each side; bias may be nullptr (plain conv2d: the sugar adds
+// its bias with `add`), act is None for plain conv2d (fused_conv2d: any activation),
+// applied per image right after its GEMM, while the output is in cache.
 // Images run in parallel (single-threaded GEMMs) when there are at least as many as
 // threads and the batch is big enough, else one after another with threaded GEMMs.
 template <typename T>
 void conv2d_fwd(T *y, const T *x, const T *weight, int64_t n, int64_t c, int64_t height,
                 int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride, int64_t pad,
-                T *workspace);
-// dx = col2im(weight^T dy) per image; dweight = sum over images of dy col(x)^T. The
-// batch is split into at most 8 groups of consecutive images (by n alone); groups run
-// in parallel, each summing its images in order, and the group sums are added in
-// order: the summation order does not depend on the thread count. The group sums
-// (up to 7 weight-sized buffers) are allocated here. Either grad may be nullptr.
+                T *workspace, const T *bias = nullptr, Activation act = Activation::None);
+// The backward through dz = dy * act'(y) (y: the forward's output, read only when act
+// is not None; gelu, which needs the pre-activation, is refused): dx = col2im(weight^T
+// dz) per image; dweight = sum over images of dz col(x)^T. The batch is split into at
+// most 8 groups of consecutive images (by n alone); groups run in parallel, each
+// summing its images in order, and the group sums are added in order: the summation
+// order does not depend on the thread count. The group sums (up to 7 weight-sized
+// buffers) are allocated here. Either grad may be nullptr.
 template <typename T>
 void conv2d_bwd(T *dx, T *dweight, const T *dy, const T *x, const T *weight, int64_t n, int64_t c,
                 int64_t height, int64_t width, int64_t f, int64_t kh, int64_t kw, int64_t stride,
-                int64_t pad, T *workspace);
+                int64_t pad, T *workspace, const T *y = nullptr, Activation act = Activation::None);
+// dbias[f] = sum over images and positions of dy * act'(y) (y as in conv2d_bwd; nullptr
+// for None), for dy and y of shape [n, f, hw]: the activation mask and the bias
+// gradient in one pass, each channel summed in a fixed order.
+template <typename T>
+void conv2d_bias_bwd(T *dbias, const T *dy, const T *y, int64_t n, int64_t f, int64_t hw,
+                     Activation act);
 
 // The building blocks, for one image: col [c*kh*kw, outH*outW] from x [c, h, w], and
 // the adjoint, which adds col's entries back onto a zeroed x.
