@@ -290,6 +290,42 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
     cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), x[0],
                        x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws);
   };
+  // conv2d + bias + activation (the fuse pass makes it): the bias and activation are
+  // applied as each chunk's output is copied into place. As for fused_dense, no
+  // pre-activation is kept: the backward differentiates relu, sigmoid and tanh from y.
+  k["fused_conv2d"] = [](const Call &c) {
+    const auto &x = c.in[0].shape, &w = c.in[1].shape;
+    int64_t s = c.i("stride"), p = c.i("pad");
+    auto ws =
+        scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
+    cpu::conv2d_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
+                       s, p, ws, c.x<T>(2), activationOf(c.s("act")));
+  };
+  // fused_conv2d_grad(dy, y, x, w, b): wrt 2 is the activation mask and the per-channel
+  // sums of dy in one pass; wrt 0, 1 the conv's backward through dz = dy * act'(y).
+  k["fused_conv2d_grad"] = [](const Call &c) {
+    const auto &x = c.in[2].shape, &w = c.in[3].shape, &y = c.in[1].shape;
+    int64_t s = c.i("stride"), p = c.i("pad");
+    auto ws = [&] {
+      return scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
+    };
+    cpu::Activation act = activationOf(c.s("act"));
+    const T *dy = c.x<T>(0), *out = c.x<T>(1);
+    if (act == cpu::Activation::Gelu) {
+      // gelu's derivative needs the pre-activation z, which the graph does not keep (the
+      // fuse pass leaves gelu out in training graphs; a hand-written one gets here): the
+      // convolution runs again into a buffer, and dz = dy * gelu'(z) is written over z.
+      T *z = scratch<T>(c.n(1), 1);
+      cpu::conv2d_fwd<T>(z, c.x<T>(2), c.x<T>(3), x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p,
+                         ws(), c.x<T>(4));
+      cpu::gelu_bwd<T>(z, dy, z, c.n(1));
+      dy = z, out = nullptr, act = cpu::Activation::None;
+    }
+    if (c.wrt() == 2)
+      return cpu::conv2d_bias_bwd<T>(c.o<T>(), dy, out, y[0], y[1], y[2] * y[3], act);
+    cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), dy, c.x<T>(2), c.x<T>(3), x[0], x[1],
+                       x[2], x[3], w[0], w[2], w[3], s, p, ws(), out, act);
+  };
   auto poolStride = [](const Call &c) { return c.i("stride") ? c.i("stride") : c.i("kernel"); };
   k["max_pool2d"] = [poolStride](const Call &c) {
     const auto &x = c.in[0].shape;

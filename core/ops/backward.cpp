@@ -36,7 +36,7 @@ const Differentiable kGeneric[] = {
     {"bce_with_logits", {0, 1}},
     {"conv2d", {0, 1}},    {"max_pool2d", {0}},   {"avg_pool2d", {0}},   {"global_avg_pool", {0}},
     {"batch_norm", {0, 1, 2}}, {"layer_norm", {0, 1, 2}}, {"dropout", {0}}, {"embedding", {1}},
-    {"fused_dense", {0, 1, 2}}, {"softmax_cross_entropy", {0}},
+    {"fused_dense", {0, 1, 2}}, {"fused_conv2d", {0, 1, 2}}, {"softmax_cross_entropy", {0}},
 };
 
 // Ops whose backward kernels compute each element of the gradient from the same

@@ -1,8 +1,9 @@
 // Fused ops: what the fuse pass produces, also writable by hand. Each has the same
 // shape rule as the chain of primitive ops it replaces, so fusing never changes a
-// type: fused_dense is matmul + bias add + activation, softmax_cross_entropy is
-// cross_entropy in one kernel that keeps the probabilities for the backward pass,
-// and fused_elementwise is a chain of elementwise ops over broadcast inputs.
+// type: fused_dense is matmul + bias add + activation, fused_conv2d is conv2d + bias
+// add + activation, softmax_cross_entropy is cross_entropy in one kernel that keeps
+// the probabilities for the backward pass, and fused_elementwise is a chain of
+// elementwise ops over broadcast inputs.
 #include "core/ops/fused.h"
 
 #include <cctype>
@@ -44,6 +45,30 @@ TensorType fusedDenseType(const OpCall &c) {
     throw TypeError("fused_dense: bias b must be " + wantBias.str() +
                     " (one value per output column of " + w.str() + "), got " + b.str());
   checkActivation("fused_dense", c.nameAttr("act"));
+  return out;
+}
+
+// x [N, C, H, W] (*) w [F, C, kh, kw] + b [F, 1, 1], then act: conv2d's own rule
+// (`conv`, its registry entry's), its errors named for fused_conv2d, and the bias the
+// conv2d sugar makes.
+TensorType fusedConv2dType(const InferFn &conv, const OpCall &c) {
+  const std::vector<TensorType> xw{c.inputs[0], c.inputs[1]};
+  TensorType out;
+  try {
+    out = conv(OpCall{xw, c.attrs});
+  } catch (const TypeError &e) {
+    const std::string msg = e.what(), prefix = "conv2d:";
+    if (msg.rfind(prefix, 0) != 0)
+      throw;
+    throw TypeError("fused_conv2d:" + msg.substr(prefix.size()));
+  }
+  const TensorType &w = c.inputs[1];
+  const TensorType &b = c.inputs[2];
+  TensorType wantBias{w.dtype, {w.shape[0], 1, 1}};
+  if (b != wantBias)
+    throw TypeError("fused_conv2d: bias b must be " + wantBias.str() +
+                    " (one value per output channel of " + w.str() + "), got " + b.str());
+  checkActivation("fused_conv2d", c.nameAttr("act"));
   return out;
 }
 
@@ -371,6 +396,31 @@ void registerFusedOps(OpRegistry &r) {
               },
               FusionKind::MatmulLike,
               "act(x [.., K] @ w [K, M] + b [M]) -> [.., M]"});
+  // conv2d's shape and FLOP rules, registered before this family (families.h).
+  const OpDef *conv = r.find("conv2d");
+  NNG_CHECK(conv != nullptr, "fused_conv2d: conv2d is not registered yet");
+  const InferFn convInfer = conv->infer;
+  const FlopsFn convFlops = conv->flops;
+  r.add(OpDef{"fused_conv2d",
+              "fused",
+              {"x", "w", "b"},
+              false,
+              {{"act", AttrType::Name, Attr::ofName("none"),
+                "activation applied last: none, relu, gelu, sigmoid or tanh"},
+               {"stride", AttrType::Int, Attr::ofInt(1), "step of the window, both axes"},
+               {"pad", AttrType::Int, Attr::ofInt(0), "zeros added on each side, both axes"}},
+              [convInfer](const OpCall &c) { return fusedConv2dType(convInfer, c); },
+              [convFlops](const OpCall &c, const TensorType &out, int64_t batch) {
+                const std::vector<TensorType> xw{c.inputs[0], c.inputs[1]};
+                const std::string &act = c.nameAttr("act");
+                // The convolution's, then the bias add and the activation per output.
+                double perOutput = 1 + (act == "none" ? 0 : rules::elementwiseCost(act));
+                return convFlops(OpCall{xw, c.attrs}, out, batch) +
+                       perOutput * rules::elements(out, batch);
+              },
+              FusionKind::MatmulLike,
+              "act(x [N, C, H, W] (*) w [F, C, kh, kw] + b [F, 1, 1]) -> [N, F, Ho, Wo], Ho and "
+              "Wo as conv2d's"});
   OpDef softmaxCrossEntropy{
       "softmax_cross_entropy",
       "fused",
@@ -400,8 +450,9 @@ void registerFusedOps(OpRegistry &r) {
               FusionKind::Broadcast,
               "a chain of elementwise ops over inputs broadcast together, in one kernel; its "
               "meaning is the chain text"});
-  // Mixed precision: the GEMM runs in half; the loss stays f32.
+  // Mixed precision: the GEMM (and the convolution's) runs in half; the loss stays f32.
   r.setPrecision("fused_dense", OpPrecision::Half);
+  r.setPrecision("fused_conv2d", OpPrecision::Half);
   r.setPrecision("softmax_cross_entropy", OpPrecision::Float);
 }
 

@@ -1,14 +1,18 @@
-// The fuse pass: pattern fusion following the registry's fusion kinds, in two
+// The fuse pass: pattern fusion following the registry's fusion kinds, in three
 // rewrites of the graph.
 //
+// Stage 0: conv2d (+ bias add) + batch_norm in an evaluation graph (no minimize) ->
+// conv2d with weights scaled per output channel (computed from the params by nodes)
+// + add. It runs first so that the conv2d + add it leaves fuse in stage 1.
 // Stage 1, patterns around matmul-like and opaque ops:
-// - matmul + bias add (+ relu/gelu/sigmoid/tanh) -> fused_dense. In a training graph
-//   the group's backward nodes (the activation's _grad, the bias's sum_to, the
-//   matmul_grads) become fused_dense_grad nodes (wrt 0, 1, 2) in the same step, so the
-//   forward intermediates they read can go.
+// - layers: matmul + bias add (+ relu/gelu/sigmoid/tanh) -> fused_dense, conv2d +
+//   bias add ([F, 1, 1]) (+ activation) -> fused_conv2d (with conv2d's stride and
+//   pad). In a training graph the group's backward nodes (the activation's _grad,
+//   the bias's sum_to, the matmul_grads or conv2d_grads) become fused_dense_grad or
+//   fused_conv2d_grad nodes (wrt 0, 1, 2) in the same step, so the forward
+//   intermediates they read can go. gelu stays out there: its gradient needs the
+//   pre-activation, which the fused op does not keep.
 // - cross_entropy(log_softmax(x)) -> softmax_cross_entropy(x), with its backward.
-// - conv2d (+ bias add) + batch_norm in an evaluation graph (no minimize) -> conv2d
-//   with weights scaled per output channel (computed from the params by nodes) + add.
 // - relu_grad(dy, y, x) -> relu_grad(dy, y, y) where that leaves x to a chain alone.
 // Stage 2: chains of elementwise/broadcast ops -> fused_elementwise, whose chain
 // attribute (core/ops/fused.h) spells the computation.
@@ -33,8 +37,42 @@ namespace nng {
 
 namespace {
 
-// The activations fused_dense applies (its `act` attribute), by op name.
-const std::set<std::string> kDenseActivations = {"relu", "gelu", "sigmoid", "tanh"};
+// The activations fused_dense and fused_conv2d apply (their `act` attribute), by op name.
+const std::set<std::string> kLayerActivations = {"relu", "gelu", "sigmoid", "tanh"};
+
+// A layer op that takes its bias add and activation in, with its backward (rule
+// `tryLayer`): the fused op takes (x, w, b) with `act` and the layer's `carried`
+// attributes; its `_grad` replaces the layer's `_grad(dz, m, x, w)` nodes (wrt 0, 1),
+// the bias's sum_to (wrt 2) and the activation's `_grad`.
+struct LayerKind {
+  std::string op, fused;
+  std::string layer;     // in messages: "gelu not fused into the dense layer"
+  std::string recompute; // what recomputing the pre-activation would cost per backward node
+  size_t weightRank;
+  std::string weightForm;                  // "[K, M]"
+  Shape (*biasShape)(const Shape &weight); // [M] from [K, M]
+  std::vector<std::string> carried;
+};
+
+const LayerKind kDense{"matmul",
+                       "fused_dense",
+                       "dense layer",
+                       "a GEMM",
+                       2,
+                       "[K, M]",
+                       [](const Shape &w) { return Shape{w[1]}; },
+                       {}};
+// The bias the conv2d sugar makes: one value per output channel, broadcast over the image.
+const LayerKind kConv{"conv2d",
+                      "fused_conv2d",
+                      "conv layer",
+                      "a convolution",
+                      4,
+                      "[F, C, kh, kw]",
+                      [](const Shape &w) {
+                        return Shape{w[0], Dim(1), Dim(1)};
+                      },
+                      {"stride", "pad"}};
 // Group size cap for elementwise chains (TVM caps groups too): keeps chain text readable.
 constexpr size_t kMaxChainOps = 24;
 
@@ -47,7 +85,7 @@ struct ConvBnFold {
   double eps;
 };
 
-// What stage 1 does to one node of the old graph: emit `op` in its place (or the
+// What stages 0 and 1 do to one node of the old graph: emit `op` in its place (or the
 // folded conv when `fold` is set).
 struct Replacement {
   std::string op;
@@ -74,9 +112,12 @@ std::string consumersText(const Graph &g, ValueId v, const std::string &name,
 
 class Fuser {
 public:
-  Fuser(const Graph &g, PassContext &ctx)
+  // `foldedAdds`: the adds of g that an earlier conv + batch_norm fold made (named so
+  // in the fused conv's note).
+  Fuser(const Graph &g, PassContext &ctx, std::set<NodeId> foldedAdds = {})
       : g_(g), ctx_(ctx), users_(usersOf(g)), external_(externallyUsed(g)), names_(printedNames(g)),
-        drop_(g.nodes().size(), false), replace_(g.nodes().size()) {}
+        drop_(g.nodes().size(), false), replace_(g.nodes().size()),
+        foldedAdds_(std::move(foldedAdds)) {}
 
   const std::string &name(ValueId v) const { return names_.at(static_cast<size_t>(v)); }
   const Node *producer(ValueId v) const {
@@ -93,12 +134,14 @@ public:
     return nng::consumersText(g_, v, name(v), users(v), external_[static_cast<size_t>(v)]);
   }
 
-  void tryDense(NodeId mmId);
+  void tryLayer(NodeId layerId, const LayerKind &kind);
   void trySoftmaxCrossEntropy(NodeId ceId);
   void tryConvBatchNorm(NodeId bnId);
   void tryReluGradFromOutput(NodeId reluId);
   // Builds the rewritten graph into `out`; false (and `out` untouched) when no rule fired.
   bool rewrite(Graph &out);
+  // After rewrite: the nodes of `out` that add the shift of a folded batch_norm.
+  const std::set<NodeId> &madeFolds() const { return madeFolds_; }
 
 private:
   void set(NodeId n, Replacement r) {
@@ -119,25 +162,27 @@ private:
   std::vector<bool> drop_;
   std::vector<std::optional<Replacement>> replace_;
   std::vector<bool> claimed_ = std::vector<bool>(g_.nodes().size(), false);
+  std::set<NodeId> foldedAdds_, madeFolds_;
   bool changed_ = false;
 };
 
-// ---- dense ------------------------------------------------------------------------
+// ---- dense and conv layers ----------------------------------------------------------
 
-void Fuser::tryDense(NodeId mmId) {
-  const Node &mm = g_.node(mmId);
-  const ValueId x = mm.inputs[0], w = mm.inputs[1], m = mm.output;
+void Fuser::tryLayer(NodeId layerId, const LayerKind &kind) {
+  const Node &layer = g_.node(layerId);
+  const ValueId x = layer.inputs[0], w = layer.inputs[1], m = layer.output;
   const TensorType &wt = g_.typeOf(w);
-  if (wt.rank() != 2) {
-    ctx_.explain(mm.loc, "not fused: " + name(m) + " = matmul with a batched weight " + wt.str() +
-                             " (fused_dense takes a [K, M] weight)");
+  if (wt.rank() != kind.weightRank) {
+    ctx_.explain(layer.loc, "not fused: " + name(m) + " = " + kind.op + " with a weight " +
+                                wt.str() + " (" + kind.fused + " takes a " + kind.weightForm +
+                                " weight)");
     return;
   }
-  const TensorType biasType{wt.dtype, {wt.shape[1]}};
-  // m's consumers: one bias add, and the matmul's own backward nodes.
+  const TensorType biasType{wt.dtype, kind.biasShape(wt.shape)};
+  // m's consumers: one bias add, and the layer's own backward nodes.
   const Node *add = nullptr;
   ValueId b = kNone;
-  std::vector<NodeId> mmGrads;
+  std::vector<NodeId> layerGrads;
   bool other = external_[static_cast<size_t>(m)];
   for (NodeId u : users(m)) {
     const Node &un = g_.node(u);
@@ -148,31 +193,31 @@ void Fuser::tryDense(NodeId mmId) {
         continue;
       }
     }
-    if (un.op == gradOf(mm.op) && un.inputs[1] == m && un.inputs[2] == x && un.inputs[3] == w) {
-      mmGrads.push_back(u);
+    if (un.op == gradOf(layer.op) && un.inputs[1] == m && un.inputs[2] == x && un.inputs[3] == w) {
+      layerGrads.push_back(u);
       continue;
     }
     other = true;
   }
   if (!add) {
-    ctx_.explain(mm.loc, "not fused: matmul " + name(m) + " has no bias add of type " +
-                             biasType.str() + " after it (fused_dense needs one)");
+    ctx_.explain(layer.loc, "not fused: " + kind.op + " " + name(m) + " has no bias add of type " +
+                                biasType.str() + " after it (" + kind.fused + " needs one)");
     return;
   }
   if (other) {
-    ctx_.explain(mm.loc, "not fused: " + consumersText(m));
+    ctx_.explain(layer.loc, "not fused: " + consumersText(m));
     return;
   }
   const NodeId addId = idOf(*add);
   const ValueId a = add->output;
 
-  // The activation, when a's only forward consumer is one fused_dense applies.
+  // The activation, when a's only forward consumer is one the fused op applies.
   const Node *act = nullptr;
   std::vector<NodeId> actGrads;
   bool actOther = external_[static_cast<size_t>(a)];
   for (NodeId u : users(a)) {
     const Node &un = g_.node(u);
-    if (!act && kDenseActivations.count(un.op) && !claimed_[static_cast<size_t>(u)]) {
+    if (!act && kLayerActivations.count(un.op) && !claimed_[static_cast<size_t>(u)]) {
       act = &un;
       continue;
     }
@@ -185,21 +230,22 @@ void Fuser::tryDense(NodeId mmId) {
   // Users come in node order, so the activation precedes its grad; anything else
   // reading a (a second activation, a non-activation, an output) keeps a alive.
   if (act && actOther) {
-    ctx_.explain(act->loc, act->op + " not fused into the dense layer: " + consumersText(a));
+    ctx_.explain(act->loc, act->op + " not fused into the " + kind.layer + ": " + consumersText(a));
     act = nullptr;
     actGrads.clear();
   }
   if (act && act->op == "gelu" && !actGrads.empty()) {
-    ctx_.explain(act->loc, "gelu not fused into the dense layer: its gradient needs the "
-                           "pre-activation, which fused_dense does not keep (recomputing it "
-                           "costs a GEMM per backward node)");
+    ctx_.explain(act->loc, "gelu not fused into the " + kind.layer +
+                               ": its gradient needs the pre-activation, which " + kind.fused +
+                               " does not keep (recomputing it costs " + kind.recompute +
+                               " per backward node)");
     act = nullptr;
     actGrads.clear();
   }
   const std::string actName = act ? act->op : "none";
   const ValueId out = act ? act->output : a;
 
-  // The backward: the gradient dz of the pre-activation feeds the matmul's grads and
+  // The backward: the gradient dz of the pre-activation feeds the layer's grads and
   // the bias's sum_to; with an activation, dz is the activation grad's output, which
   // goes too, and the fused grads read the activation's incoming gradient instead.
   ValueId dz = kNone, dy = kNone;
@@ -211,13 +257,13 @@ void Fuser::tryDense(NodeId mmId) {
     const Node &ag = g_.node(actGrads[0]);
     dz = ag.output, dy = ag.inputs[0];
   }
-  for (NodeId u : mmGrads) {
+  for (NodeId u : layerGrads) {
     ValueId g = g_.node(u).inputs[0];
     if (dz == kNone && act == nullptr)
       dz = dy = g;
     if (g != dz) {
-      ctx_.explain(mm.loc, "not fused: the backward of " + name(m) + " does not read " +
-                               (dz == kNone ? "an activation gradient" : name(dz)));
+      ctx_.explain(layer.loc, "not fused: the backward of " + name(m) + " does not read " +
+                                  (dz == kNone ? "an activation gradient" : name(dz)));
       return;
     }
   }
@@ -225,30 +271,36 @@ void Fuser::tryDense(NodeId mmId) {
   if (dz != kNone) {
     for (NodeId u : users(dz)) {
       const Node &un = g_.node(u);
-      if (std::find(mmGrads.begin(), mmGrads.end(), u) != mmGrads.end())
+      if (std::find(layerGrads.begin(), layerGrads.end(), u) != layerGrads.end())
         continue;
       if (un.op == "sum_to" && un.inputs[0] == dz && un.inputs[1] == b) {
         biasGrads.push_back(u);
         continue;
       }
       if (act) {
-        ctx_.explain(mm.loc, "not fused: the gradient " + consumersText(dz));
+        ctx_.explain(layer.loc, "not fused: the gradient " + consumersText(dz));
         return;
       }
     }
     if (act && external_[static_cast<size_t>(dz)]) {
-      ctx_.explain(mm.loc, "not fused: the gradient " + name(dz) + " is an output");
+      ctx_.explain(layer.loc, "not fused: the gradient " + name(dz) + " is an output");
       return;
     }
   }
 
-  // Commit: the forward at the last forward node, the backward nodes in place.
+  // Commit: the forward at the last forward node, the backward nodes in place. The
+  // fused op and its grads carry the layer's own attributes (conv2d's stride and pad).
   const NodeId fwdAt = act ? idOf(*act) : addId;
-  std::string parts = "matmul + add" + (act ? " + " + act->op : std::string());
-  set(fwdAt, {"fused_dense", {x, w, b}, {{"act", Attr::ofName(actName)}}, parts});
-  claimed_[static_cast<size_t>(mmId)] = claimed_[static_cast<size_t>(addId)] = true;
+  const bool folded = foldedAdds_.count(addId) > 0;
+  std::string parts = kind.op + (folded ? " + batch_norm (folded)" : " + add") +
+                      (act ? " + " + act->op : std::string());
+  AttrMap attrs{{"act", Attr::ofName(actName)}};
+  for (const std::string &k : kind.carried)
+    attrs[k] = layer.attrs.at(k);
+  set(fwdAt, {kind.fused, {x, w, b}, attrs, parts});
+  claimed_[static_cast<size_t>(layerId)] = claimed_[static_cast<size_t>(addId)] = true;
   claimed_[static_cast<size_t>(fwdAt)] = true;
-  drop(mmId);
+  drop(layerId);
   if (act)
     drop(addId);
   std::string removed = name(m) + (act ? ", " + name(a) : "");
@@ -258,24 +310,24 @@ void Fuser::tryDense(NodeId mmId) {
     claimed_[static_cast<size_t>(u)] = true;
     removed += ", " + name(g_.node(u).output);
   }
+  const std::string fusedGrad = gradOf(kind.fused);
   auto gradNode = [&](NodeId u, int64_t wrt) {
-    set(u, {"fused_dense_grad",
-            {dy, out, x, w, b},
-            {{"act", Attr::ofName(actName)}, {"wrt", Attr::ofInt(wrt)}},
-            ""});
+    AttrMap ga = attrs;
+    ga["wrt"] = Attr::ofInt(wrt);
+    set(u, {fusedGrad, {dy, out, x, w, b}, ga, ""});
     claimed_[static_cast<size_t>(u)] = true;
     ++grads;
   };
-  for (NodeId u : mmGrads)
+  for (NodeId u : layerGrads)
     gradNode(u, g_.node(u).attrs.at("wrt").i);
   for (NodeId u : biasGrads)
     gradNode(u, 2);
-  std::string msg =
-      "fused " + parts + " into fused_dense " + name(out) + " (" + removed + " no longer computed)";
+  std::string msg = "fused " + parts + " into " + kind.fused + " " + name(out) + " (" + removed +
+                    " no longer computed)";
   if (grads)
     msg += "; its backward (" + std::string(act && !actGrads.empty() ? act->op + "_grad, " : "") +
-           std::to_string(biasGrads.size()) + " sum_to, " + std::to_string(mmGrads.size()) +
-           " matmul_grad) into " + std::to_string(grads) + " fused_dense_grad";
+           std::to_string(biasGrads.size()) + " sum_to, " + std::to_string(layerGrads.size()) +
+           " " + gradOf(kind.op) + ") into " + std::to_string(grads) + " " + fusedGrad;
   ctx_.explain(act ? act->loc : add->loc, msg);
 }
 
@@ -433,7 +485,7 @@ void Fuser::tryConvBatchNorm(NodeId bnId) {
                            "statistics are used, as in evaluation, and no longer updated)");
 }
 
-// ---- stage 1 rewrite ------------------------------------------------------------------
+// ---- stages 0 and 1: the rewrite ------------------------------------------------------
 
 bool Fuser::rewrite(Graph &out) {
   if (!changed_)
@@ -478,6 +530,7 @@ bool Fuser::rewrite(Graph &out) {
                              emit("mul", {emit("sub", {reshapeTo(m(f.convBias), {-1}), m(f.mean)}),
                                           scale})});
       now = emit("add", {conv, reshapeTo(shift, {-1, 1, 1})}, {}, outName);
+      madeFolds_.insert(rw.out().value(now).producer);
     } else {
       std::vector<ValueId> ins;
       for (ValueId v : r.inputs)
@@ -650,36 +703,49 @@ bool ChainFuser::run(Graph &out) {
 } // namespace
 
 PassInfo fusePass() {
-  return PassInfo{"fuse",
-                  "fusion: dense + bias + activation (with its backward), elementwise chains, "
-                  "log_softmax + cross_entropy, conv + batch_norm folding in evaluation graphs",
-                  [](Graph &g, PassContext &ctx) -> bool {
-                    Fuser f(g, ctx);
-                    for (size_t i = 0; i < g.nodes().size(); ++i) {
-                      const NodeId n = static_cast<NodeId>(i);
-                      const std::string &op = g.node(n).op;
-                      if (op == "matmul")
-                        f.tryDense(n);
-                      else if (op == "cross_entropy")
-                        f.trySoftmaxCrossEntropy(n);
-                      else if (op == "batch_norm")
-                        f.tryConvBatchNorm(n);
-                      else if (op == "relu")
-                        f.tryReluGradFromOutput(n);
-                    }
-                    Graph staged;
-                    bool changed = f.rewrite(staged);
-                    if (changed)
-                      g = std::move(staged);
-                    Graph chained;
-                    if (ChainFuser(g, ctx).run(chained)) {
-                      g = std::move(chained);
-                      changed = true;
-                    }
-                    if (!changed)
-                      ctx.explain("nothing to fuse");
-                    return changed;
-                  }};
+  return PassInfo{
+      "fuse",
+      "fusion: dense and conv layers + bias + activation (with their backward), elementwise "
+      "chains, log_softmax + cross_entropy, conv + batch_norm folding in evaluation graphs",
+      [](Graph &g, PassContext &ctx) -> bool {
+        bool changed = false;
+        // Stage 0: the folds first, so that the conv2d + add they leave fuse in stage 1.
+        Fuser folds(g, ctx);
+        for (size_t i = 0; i < g.nodes().size(); ++i)
+          if (g.node(static_cast<NodeId>(i)).op == "batch_norm")
+            folds.tryConvBatchNorm(static_cast<NodeId>(i));
+        Graph folded;
+        if (folds.rewrite(folded)) {
+          g = std::move(folded);
+          changed = true;
+        }
+        Fuser f(g, ctx, folds.madeFolds());
+        for (size_t i = 0; i < g.nodes().size(); ++i) {
+          const NodeId n = static_cast<NodeId>(i);
+          const std::string &op = g.node(n).op;
+          if (op == kDense.op)
+            f.tryLayer(n, kDense);
+          else if (op == kConv.op)
+            f.tryLayer(n, kConv);
+          else if (op == "cross_entropy")
+            f.trySoftmaxCrossEntropy(n);
+          else if (op == "relu")
+            f.tryReluGradFromOutput(n);
+        }
+        Graph staged;
+        if (f.rewrite(staged)) {
+          g = std::move(staged);
+          changed = true;
+        }
+        Graph chained;
+        if (ChainFuser(g, ctx).run(chained)) {
+          g = std::move(chained);
+          changed = true;
+        }
+        if (!changed)
+          ctx.explain("nothing to fuse");
+        return changed;
+      }};
 }
 
 } // namespace nng

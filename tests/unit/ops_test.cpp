@@ -176,6 +176,14 @@ const std::vector<Case> kValid = {
      {{"act", Nm("relu")}},
      "f32[N, 512]"},
     {"fused_dense", {"f32[N, T, 64]", "f32[64, 10]", "f32[10]"}, {}, "f32[N, T, 10]"},
+    {"fused_conv2d",
+     {"f32[N, 3, 32, 32]", "f32[16, 3, 3, 3]", "f32[16, 1, 1]"},
+     {{"pad", I(1)}, {"act", Nm("relu")}},
+     "f32[N, 16, 32, 32]"},
+    {"fused_conv2d",
+     {"f32[N, 3, 32, 32]", "f32[16, 3, 3, 3]", "f32[16, 1, 1]"},
+     {{"stride", I(2)}},
+     "f32[N, 16, 15, 15]"},
     {"softmax_cross_entropy", {"f32[N, 10]", "i64[N]"}, {}, "f32[]"},
     {"fused_elementwise",
      {"f32[N, 4]", "f32[4]"},
@@ -505,6 +513,20 @@ const std::vector<Case> kInvalid = {
      {"f32[N, 4]", "f32[2, 4, 5]", "f32[5]"},
      {},
      "fused_dense: weight w ([K, M]) must have rank 2"},
+    {"fused_conv2d",
+     {"f32[N, 3, 32, 32]", "f32[16, 3, 3, 3]", "f32[16]"},
+     {},
+     "fused_conv2d: bias b must be f32[16, 1, 1] (one value per output channel of "
+     "f32[16, 3, 3, 3]), got f32[16]"},
+    {"fused_conv2d",
+     {"f32[N, 3, 32, 32]", "f32[16, 1, 3, 3]", "f32[16, 1, 1]"},
+     {},
+     "fused_conv2d: channels differ: input f32[N, 3, 32, 32] has 3, weight f32[16, 1, 3, 3] "
+     "expects 1"},
+    {"fused_conv2d",
+     {"f32[N, 3, 32, 32]", "f32[16, 3, 3, 3]", "f32[16, 1, 1]"},
+     {{"act", Nm("swish")}},
+     "fused_conv2d: act must be one of none, relu, gelu, sigmoid, tanh; got 'swish'"},
     {"softmax_cross_entropy",
      {"f32[N, 10]", "i64[M]"},
      {},
@@ -640,7 +662,7 @@ TEST(OpsTest, FusionKinds) {
     EXPECT_EQ(kind(op), FusionKind::Injective) << op;
   for (const char *op : {"sum", "mean", "max", "softmax", "log_softmax", "max_pool2d"})
     EXPECT_EQ(kind(op), FusionKind::Reduction) << op;
-  for (const char *op : {"matmul", "conv2d", "fused_dense"})
+  for (const char *op : {"matmul", "conv2d", "fused_dense", "fused_conv2d"})
     EXPECT_EQ(kind(op), FusionKind::MatmulLike) << op;
   for (const char *op : {"cross_entropy", "batch_norm", "dropout", "softmax_cross_entropy"})
     EXPECT_EQ(kind(op), FusionKind::Opaque) << op;

@@ -167,8 +167,9 @@ TEST_P(ExampleFuse, TrainingGraphComputesTheSameGradients) {
   Graph f = fused(g);
   EXPECT_TRUE(verify(f).empty());
   EXPECT_GT(countOp(f, "fused_dense_grad"), 0u) << GetParam();
-  // Fused layers took their backward nodes along: no matmul_grad is left.
+  // Fused layers took their backward nodes along: no matmul_grad or conv2d_grad is left.
   EXPECT_EQ(countOp(f, "matmul_grad"), 0u) << GetParam();
+  EXPECT_EQ(countOp(f, "conv2d_grad"), 0u) << GetParam();
   expectSameOutputs(g, f, 1e-5);
   // In float64 the fused gradients equal the unfused ones to rounding.
   expectSameOutputs(retypeFloats(g, DType::F32, DType::F64),
@@ -298,25 +299,246 @@ TEST(FuseDense, DeclinesWithoutABias) {
   EXPECT_NE(notes(ctx).find("has no bias add of type f32[4]"), std::string::npos) << notes(ctx);
 }
 
-// The CNN's conv epilogues (bias add + relu) fuse in the training graph too: relu_grad
-// reads the relu's output, so the pre-activation has no other consumer.
-TEST(FuseChain, ConvEpilogueFusesInTrainingGraphs) {
+// ---- conv layers ------------------------------------------------------------------------
+
+// y = act(conv2d(x * s, w, stride, pad) + b); loss = sum(y * r). x * s (s a param) makes
+// the conv's input need a gradient, so the backward has all three (x, w, b). With
+// `byHand` the layer is written as one fused_conv2d.
+Graph convGraph(const std::string &act, int64_t stride, int64_t pad, bool byHand = false,
+                bool loss = true) {
+  Graph g;
+  g.name = "conv_" + act;
+  Initializer init{"normal", {Attr::ofFloat(0.0), Attr::ofFloat(1.0)}};
+  ValueId x = g.addInput("x", TensorType{DType::F32, {Dim::sym("N"), 3, 7, 7}});
+  ValueId s = g.addParam("s", TensorType{DType::F32, {3, 1, 1}}, init);
+  ValueId w = g.addParam("w", TensorType{DType::F32, {4, 3, 3, 3}}, init);
+  ValueId b = g.addParam("b", TensorType{DType::F32, {4, 1, 1}}, init);
+  ValueId xs = addOp(g, "mul", {x, s});
+  AttrMap attrs{{"stride", Attr::ofInt(stride)}, {"pad", Attr::ofInt(pad)}};
+  ValueId y;
+  if (byHand) {
+    attrs["act"] = Attr::ofName(act);
+    y = addOp(g, "fused_conv2d", {xs, w, b}, attrs);
+  } else {
+    y = addOp(g, "add", {addOp(g, "conv2d", {xs, w}, attrs), b});
+    if (act != "none")
+      y = addOp(g, act, {y});
+  }
+  g.rename(y, "y");
+  g.markOutput(y);
+  if (loss) {
+    ValueId r = g.addInput("r", g.typeOf(y));
+    g.setLoss(addOp(g, "sum", {addOp(g, "mul", {y, r})}, {}, "loss"));
+  }
+  return g;
+}
+
+struct ConvCase {
+  std::string act;
+  int64_t stride, pad;
+};
+
+class ConvLayer : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvLayer, ForwardFusesBiasAndActivation) {
+  const ConvCase &c = GetParam();
+  Graph g = convGraph(c.act, c.stride, c.pad, false, false);
+  Graph f = fused(g);
+  EXPECT_TRUE(verify(f).empty());
+  ASSERT_EQ(countOp(f, "fused_conv2d"), 1u);
+  EXPECT_EQ(countOp(f, "conv2d") + countOp(f, "add") + countOp(f, c.act), 0u);
+  for (const Node &n : f.nodes())
+    if (n.op == "fused_conv2d") {
+      EXPECT_EQ(n.attrs.at("act").s, c.act);
+      EXPECT_EQ(n.attrs.at("stride").i, c.stride);
+      EXPECT_EQ(n.attrs.at("pad").i, c.pad);
+    }
+  expectSameOutputs(g, f, 1e-5);
+}
+
+TEST_P(ConvLayer, TrainingFusesForwardAndBackward) {
+  const ConvCase &c = GetParam();
+  Graph g = convGraph(c.act, c.stride, c.pad);
+  ASSERT_TRUE(differentiate(g));
+  PassContext ctx;
+  Graph f = fused(g, &ctx);
+  EXPECT_TRUE(verify(f).empty());
+  EXPECT_EQ(countOp(f, "fused_conv2d"), 1u) << notes(ctx);
+  // wrt 0 (the conv's input x * s), 1 (w) and 2 (b); the activation and its grad gone.
+  EXPECT_EQ(countOp(f, "fused_conv2d_grad"), 3u) << notes(ctx);
+  EXPECT_EQ(countOp(f, "conv2d") + countOp(f, "conv2d_grad") + countOp(f, c.act) +
+                countOp(f, c.act + "_grad"),
+            0u)
+      << notes(ctx);
+  for (const Node &n : f.nodes())
+    if (n.op == "fused_conv2d_grad") {
+      EXPECT_EQ(n.attrs.at("stride").i, c.stride);
+      EXPECT_EQ(n.attrs.at("pad").i, c.pad);
+    }
+  // Outputs, the loss and the gradients of s (through wrt 0), w and b.
+  expectSameOutputs(g, f, 1e-5);
+  expectSameOutputs(retypeFloats(g, DType::F32, DType::F64),
+                    retypeFloats(f, DType::F32, DType::F64), 1e-12);
+}
+
+std::vector<ConvCase> convCases() {
+  std::vector<ConvCase> cases;
+  for (const char *act : {"none", "relu", "sigmoid", "tanh"})
+    for (int64_t stride : {1, 2})
+      for (int64_t pad : {0, 1})
+        cases.push_back({act, stride, pad});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ConvLayer, ::testing::ValuesIn(convCases()), [](const auto &info) {
+  return info.param.act + "_stride" + std::to_string(info.param.stride) + "_pad" +
+         std::to_string(info.param.pad);
+});
+
+TEST(FuseConv, GeluStaysOutInTrainingGraphsAndFusesInEvaluation) {
+  Graph g = convGraph("gelu", 2, 1);
+  ASSERT_TRUE(differentiate(g));
+  PassContext ctx;
+  Graph f = fused(g, &ctx);
+  EXPECT_EQ(countOp(f, "gelu"), 1u);
+  EXPECT_EQ(countOp(f, "fused_conv2d"), 1u);
+  EXPECT_EQ(countOp(f, "fused_conv2d_grad"), 3u);
+  EXPECT_NE(notes(ctx).find("gelu not fused into the conv layer: its gradient needs the "
+                            "pre-activation, which fused_conv2d does not keep"),
+            std::string::npos)
+      << notes(ctx);
+  expectSameOutputs(g, f, 1e-5);
+
+  Graph e = convGraph("gelu", 2, 1, false, false);
+  Graph fe = fused(e);
+  EXPECT_EQ(countOp(fe, "gelu"), 0u);
+  EXPECT_EQ(countOp(fe, "fused_conv2d"), 1u);
+  expectSameOutputs(e, fe, 1e-5);
+}
+
+// A fused_conv2d written by hand differentiates for every activation: its grad with
+// act = gelu runs the convolution again for the pre-activation. Against the unfused
+// layer's gradients, and against finite differences.
+TEST(FuseConv, HandWrittenFusedConvDifferentiatesForEveryActivation) {
+  for (const char *act : {"none", "relu", "sigmoid", "tanh", "gelu"}) {
+    SCOPED_TRACE(act);
+    Graph g = convGraph(act, 2, 1);
+    Graph h = convGraph(act, 2, 1, true);
+    ASSERT_TRUE(differentiate(g));
+    ASSERT_TRUE(differentiate(h));
+    EXPECT_EQ(countOp(h, "fused_conv2d_grad"), 3u);
+    expectSameOutputs(g, h, 1e-5);
+    expectSameOutputs(retypeFloats(g, DType::F32, DType::F64),
+                      retypeFloats(h, DType::F32, DType::F64), 1e-12);
+    GradCheckOptions opts;
+    opts.elementsPerParam = 48;
+    for (const auto &e : gradCheck(convGraph(act, 2, 1, true), opts))
+      EXPECT_LT(e.maxRelError, 1e-6) << e.param;
+  }
+}
+
+TEST(FuseConv, DeclinesWhenTheConvOutputHasAnotherConsumer) {
+  Graph g = convGraph("relu", 1, 1);
+  ValueId conv = kNone;
+  for (const Node &n : g.nodes())
+    if (n.op == "conv2d")
+      conv = n.output;
+  g.markOutput(addOp(g, "neg", {conv}, {}, "also"));
+  ASSERT_TRUE(differentiate(g));
+  PassContext ctx;
+  Graph f = fused(g, &ctx);
+  EXPECT_EQ(countOp(f, "fused_conv2d") + countOp(f, "fused_conv2d_grad"), 0u);
+  EXPECT_EQ(countOp(f, "conv2d"), 1u);
+  EXPECT_NE(notes(ctx).find("not fused: t1 has 4 consumers (add, neg, conv2d_grad, conv2d_grad)"),
+            std::string::npos)
+      << notes(ctx);
+  expectSameOutputs(g, f, 1e-5);
+}
+
+TEST(FuseConv, DeclinesWithoutAPerChannelBias) {
+  // A bias of the output's spatial shape [7, 7] is an add, not the conv's bias.
+  Graph g;
+  ValueId x = g.addInput("x", TensorType{DType::F32, {2, 3, 7, 7}});
+  ValueId w = g.addParam("w", TensorType{DType::F32, {4, 3, 3, 3}}, Initializer{"zeros", {}});
+  ValueId b = g.addParam("b", TensorType{DType::F32, {7, 7}}, Initializer{"zeros", {}});
+  ValueId c = addOp(g, "conv2d", {x, w}, {{"pad", Attr::ofInt(1)}});
+  g.markOutput(addOp(g, "relu", {addOp(g, "add", {c, b})}, {}, "y"));
+  PassContext ctx;
+  Graph f = fused(g, &ctx);
+  EXPECT_EQ(countOp(f, "fused_conv2d"), 0u);
+  EXPECT_NE(notes(ctx).find("not fused: conv2d t0 has no bias add of type f32[4, 1, 1] after it "
+                            "(fused_conv2d needs one)"),
+            std::string::npos)
+      << notes(ctx);
+}
+
+// The CNN's conv layers fuse with their backward in the training graph: the relu, its
+// relu_grad and the bias's sum_to go, the conv2d_grads become fused_conv2d_grad.
+TEST(FuseConv, CnnLayersFuseWithTheirBackward) {
   Graph g = loadExample("cnn");
   ASSERT_TRUE(differentiate(g));
   PassContext ctx;
   Graph f = fused(g, &ctx);
-  EXPECT_EQ(countOp(f, "fused_elementwise"), 2u) << notes(ctx);
-  EXPECT_EQ(countOp(f, "relu"), 0u);
-  for (const Node &n : f.nodes())
-    if (n.op == "relu_grad") {
-      EXPECT_EQ(n.inputs[1], n.inputs[2]);
-      EXPECT_EQ(f.node(f.value(n.inputs[1]).producer).op, "fused_elementwise");
-    }
-  EXPECT_NE(notes(ctx).find("relu_grad reads relu's output c1 instead of its input t1"),
+  EXPECT_EQ(countOp(f, "fused_conv2d"), 2u) << notes(ctx);
+  // c1 reads the image (no wrt 0): 2 grads; c2: 3.
+  EXPECT_EQ(countOp(f, "fused_conv2d_grad"), 5u) << notes(ctx);
+  EXPECT_EQ(countOp(f, "relu") + countOp(f, "relu_grad") + countOp(f, "sum_to") +
+                countOp(f, "conv2d") + countOp(f, "conv2d_grad"),
+            0u)
+      << notes(ctx);
+  EXPECT_NE(notes(ctx).find("fused conv2d + add + relu into fused_conv2d c1 (t0, t1, t14 no "
+                            "longer computed); its backward (relu_grad, 1 sum_to, 1 conv2d_grad) "
+                            "into 2 fused_conv2d_grad"),
             std::string::npos)
       << notes(ctx);
+  expectSameOutputs(g, f, 1e-5);
   expectSameOutputs(retypeFloats(g, DType::F32, DType::F64),
                     retypeFloats(f, DType::F32, DType::F64), 1e-12);
+}
+
+// The type rule: conv2d's, with the bias and the activation checked; FLOPs are the
+// convolution's plus the bias add and the activation per output element.
+TEST(FuseConv, TypeRuleAndFlops) {
+  const OpDef &def = *opRegistry().find("fused_conv2d");
+  auto type = [&](std::vector<TensorType> in, AttrMap attrs) {
+    try {
+      return inferType(def, in, attrs).str();
+    } catch (const TypeError &e) {
+      return std::string(e.what());
+    }
+  };
+  const TensorType x{DType::F32, {Dim::sym("N"), 3, 32, 32}}, w{DType::F32, {16, 3, 3, 3}},
+      b{DType::F32, {16, 1, 1}};
+  EXPECT_EQ(type({x, w, b}, {{"pad", Attr::ofInt(1)}, {"act", Attr::ofName("relu")}}),
+            "f32[N, 16, 32, 32]");
+  EXPECT_EQ(type({x, w, b}, {{"stride", Attr::ofInt(2)}}), "f32[N, 16, 15, 15]");
+  EXPECT_EQ(type({x, w, TensorType{DType::F32, {16}}}, {}),
+            "fused_conv2d: bias b must be f32[16, 1, 1] (one value per output channel of "
+            "f32[16, 3, 3, 3]), got f32[16]");
+  EXPECT_EQ(type({x, TensorType{DType::F32, {16, 1, 3, 3}}, b}, {}),
+            "fused_conv2d: channels differ: input f32[N, 3, 32, 32] has 3, weight f32[16, 1, 3, "
+            "3] expects 1");
+  EXPECT_EQ(type({x, w, b}, {{"stride", Attr::ofInt(0)}}),
+            "fused_conv2d: stride must be at least 1, got 0");
+  EXPECT_EQ(type({x, w, b}, {{"act", Attr::ofName("rellu")}}),
+            "fused_conv2d: act must be one of none, relu, gelu, sigmoid, tanh; got 'rellu'; did "
+            "you mean 'relu'?");
+  EXPECT_EQ(def.fusion, FusionKind::MatmulLike);
+  EXPECT_EQ(def.precision, OpPrecision::Half);
+  EXPECT_EQ(opRegistry().find("fused_conv2d_grad")->precision, OpPrecision::Half);
+
+  auto flops = [](const std::string &op, std::vector<TensorType> in, AttrMap attrs) {
+    const OpDef &d = *opRegistry().find(op);
+    TensorType out = inferType(d, in, attrs);
+    return d.flops(OpCall{in, attrs}, out, 2);
+  };
+  const double conv = flops("conv2d", {x, w}, {{"pad", Attr::ofInt(1)}});
+  EXPECT_EQ(conv, 2.0 * 2 * 16 * 32 * 32 * 3 * 3 * 3);
+  EXPECT_EQ(flops("fused_conv2d", {x, w, b}, {{"pad", Attr::ofInt(1)}}), conv + 2.0 * 16 * 32 * 32);
+  // sigmoid costs 4 per element.
+  EXPECT_EQ(
+      flops("fused_conv2d", {x, w, b}, {{"pad", Attr::ofInt(1)}, {"act", Attr::ofName("sigmoid")}}),
+      conv + 5 * 2.0 * 16 * 32 * 32);
 }
 
 // ---- softmax + cross-entropy --------------------------------------------------------------
@@ -383,7 +605,9 @@ TEST(FuseConvBatchNorm, FoldsInEvaluationGraphs) {
     Graph g = convBn(bias, false);
     Graph f = fused(g);
     EXPECT_EQ(countOp(f, "batch_norm"), 0u);
-    EXPECT_EQ(countOp(f, "conv2d"), 1u);
+    // The folded conv2d + shift add fuse into one fused_conv2d after the fold.
+    EXPECT_EQ(countOp(f, "fused_conv2d"), 1u);
+    EXPECT_EQ(countOp(f, "conv2d"), 0u);
     // batch_norm in evaluation (running statistics) against the folded conv.
     expectSameOutputs(g, f, 1e-5, /*training=*/false);
   }

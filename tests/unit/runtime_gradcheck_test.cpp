@@ -97,6 +97,11 @@ std::vector<OpCase> cases() {
   for (const char *act : {"none", "relu", "gelu", "sigmoid", "tanh"})
     v.push_back({std::string("fused_dense_") + act, "fused_dense", {f({3, 4}), f({4, 5}), f({5})},
                  {{"act", Attr::ofName(act)}}});
+  for (const char *act : {"none", "relu", "gelu", "sigmoid", "tanh"})
+    v.push_back({std::string("fused_conv2d_") + act, "fused_conv2d",
+                 {f({2, 2, 6, 6}), f({3, 2, 3, 3}), f({3, 1, 1})},
+                 {{"act", Attr::ofName(act)}, {"stride", Attr::ofInt(2)},
+                  {"pad", Attr::ofInt(1)}}});
   v.push_back({"cast_roundtrip", "cast", {f({3})}, {{"to", Attr::ofName("f32")}}});
   return v;
 }
