@@ -291,7 +291,7 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
                        x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws);
   };
   // conv2d + bias + activation (the fuse pass makes it): the bias and activation are
-  // applied as each chunk's output is copied into place. As for fused_dense, no
+  // applied to each image's output right after its GEMM. As for fused_dense, no
   // pre-activation is kept: the backward differentiates relu, sigmoid and tanh from y.
   k["fused_conv2d"] = [](const Call &c) {
     const auto &x = c.in[0].shape, &w = c.in[1].shape;

@@ -710,16 +710,23 @@ PassInfo fusePass() {
       [](Graph &g, PassContext &ctx) -> bool {
         bool changed = false;
         // Stage 0: the folds first, so that the conv2d + add they leave fuse in stage 1.
-        Fuser folds(g, ctx);
-        for (size_t i = 0; i < g.nodes().size(); ++i)
-          if (g.node(static_cast<NodeId>(i)).op == "batch_norm")
-            folds.tryConvBatchNorm(static_cast<NodeId>(i));
-        Graph folded;
-        if (folds.rewrite(folded)) {
-          g = std::move(folded);
-          changed = true;
+        // Only graphs with a batch_norm pay for its Fuser (users, printed names).
+        std::set<NodeId> madeFolds;
+        const auto &nodes = g.nodes();
+        if (std::any_of(nodes.begin(), nodes.end(),
+                        [](const Node &n) { return n.op == "batch_norm"; })) {
+          Fuser folds(g, ctx);
+          for (size_t i = 0; i < nodes.size(); ++i)
+            if (nodes[i].op == "batch_norm")
+              folds.tryConvBatchNorm(static_cast<NodeId>(i));
+          Graph folded;
+          if (folds.rewrite(folded)) {
+            g = std::move(folded);
+            changed = true;
+          }
+          madeFolds = folds.madeFolds();
         }
-        Fuser f(g, ctx, folds.madeFolds());
+        Fuser f(g, ctx, madeFolds);
         for (size_t i = 0; i < g.nodes().size(); ++i) {
           const NodeId n = static_cast<NodeId>(i);
           const std::string &op = g.node(n).op;
