@@ -1,6 +1,7 @@
 // CPU convolution and pooling kernels: conv2d against a naive direct convolution,
 // pooling against naive windows, all gradients against finite differences.
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "core/cpu/kernels/conv.h"
@@ -342,6 +343,33 @@ TEST(CpuPool, TwoByTwoFastPathsMatchTheGeneralOneOnTiesAndNaN) {
   max_pool2d_bwd(recomputed.data(), dy.data(), nullptr, x.data(), n, c, h, w, 2, 2, 0);
   max_pool2d_bwd(saved.data(), dy.data(), arg.data(), x.data(), n, c, h, w, 2, 2, 0);
   EXPECT_EQ(recomputed, saved);
+}
+
+TEST(CpuPool, TwoByTwoFloatBackwardMatchesTheGeneralOne) {
+  // Float planes 22 wide: 11 windows per row, 8 through the SSE2 path and 3 through
+  // the scalar tail. Ties everywhere (zeros, whole windows equal, -0 against 0), NaNs
+  // in every position of a window, an infinity.
+  const int64_t n = 2, c = 3, h = 6, w = 22;
+  std::vector<float> x = testing::toFloat(randomVec(n * c * h * w, 23));
+  for (size_t i = 0; i < x.size(); i += 3)
+    x[i] = 0;
+  for (size_t i = 7; i < x.size(); i += 17)
+    x[i] = -0.0f;
+  for (size_t i = 2; i < x.size(); i += 29)
+    x[i] = std::nanf("");
+  x[44] = x[45] = x[66] = x[67] = 1.5f; // one window all equal
+  x[100] = std::numeric_limits<float>::infinity();
+  const int64_t outs = n * c * (h / 2) * (w / 2);
+  std::vector<float> y(outs);
+  std::vector<int64_t> arg(outs);
+  max_pool2d_fwd(y.data(), arg.data(), x.data(), n, c, h, w, 2, 2, 0);
+  const std::vector<float> dy = testing::toFloat(randomVec(outs, 24));
+  std::vector<float> recomputed(x.size(), 5.f), saved(x.size(), 5.f);
+  max_pool2d_bwd(recomputed.data(), dy.data(), nullptr, x.data(), n, c, h, w, 2, 2, 0);
+  max_pool2d_bwd(saved.data(), dy.data(), arg.data(), x.data(), n, c, h, w, 2, 2, 0);
+  for (size_t i = 0; i < x.size(); ++i)
+    EXPECT_EQ(std::memcmp(&recomputed[i], &saved[i], sizeof(float)), 0)
+        << "element " << i << ": " << recomputed[i] << " vs " << saved[i];
 }
 
 TEST(CpuPool, AvgPoolForwardAndBackward) {

@@ -10,6 +10,9 @@
 #include <vector>
 
 #include <omp.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "core/cpu/kernels/linalg.h"
 #include "core/cpu/kernels/scalar_math.h"
@@ -419,6 +422,73 @@ int64_t poolArgmax(const T *plane, int64_t height, int64_t width, int64_t oy, in
 
 } // namespace
 
+namespace {
+
+// The gradient of 2x2 window ox (stride 2) between rows r0 and r1: g[ox] goes to the
+// window's first maximum in row-major order (a NaN wins, the first NaN stays), zeros
+// to the other three. The horizontal pairs are compared first, then the two winners:
+// a tie keeps the earlier element at each step, which is the row-major order.
+template <typename T>
+inline void window2x2Grad(T *d0, T *d1, const T *r0, const T *r1, const T *g, int64_t ox) {
+  const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], e = r1[2 * ox + 1];
+  const bool topRight = replaces(a, b), bottomRight = replaces(c, e);
+  const bool lower = replaces(selectBits(topRight, a, b), selectBits(bottomRight, c, e));
+  d0[2 * ox] = selectBits(!lower && !topRight, T(0), g[ox]);
+  d0[2 * ox + 1] = selectBits(!lower && topRight, T(0), g[ox]);
+  d1[2 * ox] = selectBits(lower && !bottomRight, T(0), g[ox]);
+  d1[2 * ox + 1] = selectBits(lower && bottomRight, T(0), g[ox]);
+}
+
+// window2x2Grad for four windows at a time, where SSE2 is there (every x86-64): the
+// compiler cannot vectorize the even/odd interleave of a row by itself, and the
+// scalar loop took 4 cycles per input element. Returns the windows done (a multiple
+// of 4); the caller finishes the rest with window2x2Grad. Same comparisons, so the
+// same winners, ties and NaNs included.
+template <typename T>
+int64_t windows2x2GradVector(T *, T *, const T *, const T *, const T *, int64_t) {
+  return 0;
+}
+#ifdef __SSE2__
+// later replaces first: later > first, or later is the first NaN.
+inline __m128 replacesMask(__m128 first, __m128 later) {
+  return _mm_or_ps(_mm_cmpgt_ps(later, first),
+                   _mm_and_ps(_mm_cmpunord_ps(later, later), _mm_cmpord_ps(first, first)));
+}
+inline __m128 selectMask(__m128 take, __m128 a, __m128 b) { // take ? b : a, per lane
+  return _mm_or_ps(_mm_and_ps(take, b), _mm_andnot_ps(take, a));
+}
+template <>
+int64_t windows2x2GradVector<float>(float *d0, float *d1, const float *r0, const float *r1,
+                                    const float *g, int64_t ow) {
+  int64_t ox = 0;
+  for (; ox + 4 <= ow; ox += 4) {
+    // Four windows: the even and odd columns of 8 elements of each row.
+    const __m128 t0 = _mm_loadu_ps(r0 + 2 * ox), t1 = _mm_loadu_ps(r0 + 2 * ox + 4);
+    const __m128 u0 = _mm_loadu_ps(r1 + 2 * ox), u1 = _mm_loadu_ps(r1 + 2 * ox + 4);
+    const __m128 a = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 b = _mm_shuffle_ps(t0, t1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 c = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 e = _mm_shuffle_ps(u0, u1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 topRight = replacesMask(a, b), bottomRight = replacesMask(c, e);
+    const __m128 lower =
+        replacesMask(selectMask(topRight, a, b), selectMask(bottomRight, c, e));
+    const __m128 gv = _mm_loadu_ps(g + ox);
+    const __m128 upper = _mm_andnot_ps(lower, gv);  // g where the top pair wins
+    const __m128 bottom = _mm_and_ps(lower, gv);    // g where the bottom pair wins
+    const __m128 ga = _mm_andnot_ps(topRight, upper), gb = _mm_and_ps(topRight, upper);
+    const __m128 gc = _mm_andnot_ps(bottomRight, bottom), ge = _mm_and_ps(bottomRight, bottom);
+    // Interleave back: a b a b ... into row 0, c e c e ... into row 1.
+    _mm_storeu_ps(d0 + 2 * ox, _mm_unpacklo_ps(ga, gb));
+    _mm_storeu_ps(d0 + 2 * ox + 4, _mm_unpackhi_ps(ga, gb));
+    _mm_storeu_ps(d1 + 2 * ox, _mm_unpacklo_ps(gc, ge));
+    _mm_storeu_ps(d1 + 2 * ox + 4, _mm_unpackhi_ps(gc, ge));
+  }
+  return ox;
+}
+#endif
+
+} // namespace
+
 template <typename T>
 void max_pool2d_fwd(T *y, int64_t *argmax, const T *x, int64_t n, int64_t c, int64_t height,
                     int64_t width, int64_t kernel, int64_t stride, int64_t pad) {
@@ -476,41 +546,18 @@ void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64
   // every input once: each window writes its own k*k gradients, no fill first.
   const bool tiles = pad == 0 && stride == kernel && height == oh * kernel && width == ow * kernel;
   const bool twoByTwo = tiles && kernel == 2 && !argmax;
-#pragma omp parallel if (planes * oh * ow * kernel * kernel >= kParallelMin)
-  {
-  // Per-thread scratch for the 2x2 case, allocated once per call, not once per plane.
-  const size_t halves = twoByTwo ? static_cast<size_t>(height * ow) : 0;
-  std::vector<T> pairs(halves);
-  std::vector<int8_t> right(halves);
-#pragma omp for schedule(static)
+#pragma omp parallel for if (planes * oh * ow * kernel * kernel >= kParallelMin) schedule(static)
   for (int64_t p = 0; p < planes; ++p) {
     T *d = dx + p * hw;
     if (twoByTwo) {
-      // Each window's winner, recomputed: the horizontal pairs first, over the whole
-      // plane in one long loop the compiler vectorizes (the rows, 14 wide in a CNN, are
-      // too short for it); then each window compares its top and bottom pair. The tree
-      // keeps the first maximum in row-major order, as windowArgmax does.
+      // Each window's winner, recomputed from x, one pair of rows at a time.
       const T *in = x + p * hw;
-      for (int64_t m = 0; m < height * ow; ++m) {
-        const T a = in[2 * m], b = in[2 * m + 1];
-        const bool takeB = replaces(a, b);
-        pairs[m] = selectBits(takeB, a, b);
-        right[m] = static_cast<int8_t>(takeB);
-      }
       for (int64_t oy = 0; oy < oh; ++oy) {
-        const T *top = pairs.data() + 2 * oy * ow, *bottom = top + ow;
-        const int8_t *topRight = right.data() + 2 * oy * ow, *bottomRight = topRight + ow;
-        const T *g = dy + (p * oh + oy) * ow;
-        T *d0 = d + 2 * oy * width, *d1 = d0 + width;
-        for (int64_t ox = 0; ox < ow; ++ox) {
-          const int lower = replaces(top[ox], bottom[ox]);
-          // 0..3, row-major: lower ? 2 + bottomRight : topRight, without a branch.
-          const int k = lower * (2 + bottomRight[ox]) + (1 - lower) * topRight[ox];
-          d0[2 * ox] = selectBits(k == 0, T(0), g[ox]);
-          d0[2 * ox + 1] = selectBits(k == 1, T(0), g[ox]);
-          d1[2 * ox] = selectBits(k == 2, T(0), g[ox]);
-          d1[2 * ox + 1] = selectBits(k == 3, T(0), g[ox]);
-        }
+        const T *r0 = in + 2 * oy * width, *g = dy + (p * oh + oy) * ow;
+        T *d0 = d + 2 * oy * width;
+        int64_t ox = windows2x2GradVector(d0, d0 + width, r0, r0 + width, g, ow);
+        for (; ox < ow; ++ox)
+          window2x2Grad(d0, d0 + width, r0, r0 + width, g, ox);
       }
       continue;
     }
@@ -530,7 +577,6 @@ void max_pool2d_bwd(T *dx, const T *dy, const int64_t *argmax, const T *x, int64
           d[at] += dy[o];
         }
       }
-  }
   }
 }
 
