@@ -39,6 +39,7 @@ std::vector<ConvCase> convCases() {
       {2, 2, 5, 4, 3, 2, 3, 3, 1}, // stride larger than the kernel in one direction
       {2, 2, 4, 2, 3, 5, 5, 1, 2}, // same padding, taps shifted past the whole width
       {1, 2, 2, 3, 2, 5, 3, 1, 2}, // same width, a kernel taller than the padded rows need
+      {3, 8, 6, 5, 4, 3, 3, 1, 1}, // 72 col rows: dweight from the transposed dz
   };
 }
 

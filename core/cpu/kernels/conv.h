@@ -21,9 +21,9 @@ inline int64_t convOutSize(int64_t in, int64_t kernel, int64_t stride, int64_t p
 
 // Elements of T that conv2d_fwd and conv2d_bwd need in `workspace`: im2col column
 // matrices ([c*kh*kw, outH*outW], one per image in flight forward; backward one per
-// group in flight, with room for one image's dz [f, outH*outW]). Depends on the OpenMP
-// thread count at the time of the call (images run in parallel), so query it with
-// the pool the kernels will use.
+// group in flight, with room for one image's dz [f, outH*outW] and its transpose).
+// Depends on the OpenMP thread count at the time of the call (images run in
+// parallel), so query it with the pool the kernels will use.
 int64_t conv2d_workspace_size(int64_t n, int64_t c, int64_t height, int64_t width, int64_t f,
                               int64_t kh, int64_t kw, int64_t stride, int64_t pad);
 
