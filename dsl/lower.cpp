@@ -89,6 +89,25 @@ const std::vector<std::string> &sugarNames() {
 
 namespace {
 
+// Where a value was written: a SourceLoc of the syntax tree, which outlives the lowering.
+// Values are copied at every name lookup, argument and binding, so they point at their
+// location instead of copying it with its file name; a temporary SourceLoc cannot be
+// stored (that constructor is deleted).
+class LocRef {
+public:
+  LocRef() = default;
+  LocRef(const SourceLoc &loc) : loc_(&loc) {} // NOLINT: stands in for a SourceLoc
+  LocRef(SourceLoc &&) = delete;
+  operator const SourceLoc &() const { return *loc_; } // NOLINT
+
+private:
+  static const SourceLoc *none() {
+    static const SourceLoc loc;
+    return &loc;
+  }
+  const SourceLoc *loc_ = none();
+};
+
 // What an expression evaluates to.
 struct Val {
   enum class Kind { Error, Tensor, Int, Float, Bool, String, Name, List };
@@ -99,24 +118,24 @@ struct Val {
   bool b = false;     // Bool
   std::string s;      // String, Name
   std::vector<Val> list;
-  SourceLoc loc; // where it was written (a Name's error points there)
+  LocRef loc; // where it was written (a Name's error points there)
 
   static Val error() { return Val{}; }
-  static Val tensor(ValueId id, const SourceLoc &loc) {
+  static Val tensor(ValueId id, LocRef loc) {
     Val v;
     v.kind = Kind::Tensor;
     v.id = id;
     v.loc = loc;
     return v;
   }
-  static Val ofInt(int64_t x, const SourceLoc &loc = {}) {
+  static Val ofInt(int64_t x, LocRef loc = {}) {
     Val v;
     v.kind = Kind::Int;
     v.i = x;
     v.loc = loc;
     return v;
   }
-  static Val ofFloat(double x, const SourceLoc &loc = {}) {
+  static Val ofFloat(double x, LocRef loc = {}) {
     Val v;
     v.kind = Kind::Float;
     v.f = x;
@@ -519,7 +538,7 @@ namespace {
 // An evaluated call argument.
 struct EvArg {
   std::string key; // empty: positional
-  SourceLoc loc;
+  LocRef loc;
   Val val;
 };
 
@@ -608,8 +627,12 @@ private:
     return f.prefix.empty() ? name : f.prefix + "." + name;
   }
 
+  bool isReserved(const std::string &name) const {
+    return std::find(reserved_.begin(), reserved_.end(), name) != reserved_.end();
+  }
+
   bool isFree(const std::string &name) const {
-    return g_.find(name) == kNone && !reserved_.count(name) && !prefixes_.count(name);
+    return g_.find(name) == kNone && !isReserved(name) && !prefixes_.count(name);
   }
 
   // `base`, or the first of base_1, base_2, ... that is free.
@@ -627,7 +650,7 @@ private:
   bool createdFree(const std::string &prefix, const std::vector<std::string> &created) const {
     for (const std::string &c : created) {
       std::string n = prefix + "." + c;
-      if (g_.find(n) != kNone || reserved_.count(n))
+      if (g_.find(n) != kNone || isReserved(n))
         return false;
     }
     return true;
@@ -766,11 +789,11 @@ private:
     if (isConstName(s.target, f))
       return;
     std::string target = freshName(qualify(f, s.target.name));
-    reserved_.insert(target);
+    reserved_.push_back(target);
     StmtCtx ctx{target, true};
     auto firstNew = static_cast<ValueId>(g_.values().size());
     Val v = eval(*s.value, f, ctx);
-    reserved_.erase(target);
+    reserved_.pop_back();
     if (v.kind == Val::Kind::Name) {
       unknownName(v, f);
       v = Val::error();
@@ -950,7 +973,7 @@ private:
   // A name in scope: a binding of this frame, a graph value under this frame's prefix
   // (`fc1.weight`, made by sugar), a const; otherwise a bare Name (an attribute value, or
   // an unknown name once something needs it as a value).
-  Val lookup(const std::string &name, const SourceLoc &loc, const Frame &f) const {
+  Val lookup(const std::string &name, LocRef loc, const Frame &f) const {
     auto it = f.vars.find(name);
     if (it != f.vars.end()) {
       Val v = it->second;
@@ -1026,7 +1049,7 @@ private:
     }
   }
 
-  Val negate(const Val &v, const SourceLoc &loc, const Frame &f) {
+  Val negate(const Val &v, LocRef loc, const Frame &f) {
     if (!operand(v, [] { return std::string("unary '-'"); }, f))
       return Val::error();
     if (v.kind == Val::Kind::Tensor)
@@ -1040,7 +1063,7 @@ private:
     return Val::ofInt(-v.i, loc);
   }
 
-  Val binary(char op, const Val &a, const Val &b, const SourceLoc &loc, const Frame &f) {
+  Val binary(char op, const Val &a, const Val &b, LocRef loc, const Frame &f) {
     auto what = [op] { return std::string("operator '") + op + "'"; };
     bool okA = operand(a, what, f), okB = operand(b, what, f);
     if (!okA || !okB)
@@ -1079,13 +1102,13 @@ private:
     }
     AttrMap attrs{{"value", Attr::ofFloat(num.number())},
                   {"dtype", Attr::ofName(dtypeName(dtype))}};
-    Val v = emitOp("constant", {}, attrs, num.loc, f);
+    Val v = emitOp("constant", {}, std::move(attrs), num.loc, f);
     return v.kind == Val::Kind::Tensor ? v.id : kNone;
   }
 
   // Appends one node after inferring its type; reports the op's own message at `loc`.
-  Val emitOp(const std::string &op, std::vector<ValueId> inputs, AttrMap attrs,
-             const SourceLoc &loc, const Frame &f) {
+  Val emitOp(const std::string &op, std::vector<ValueId> inputs, AttrMap attrs, LocRef loc,
+             const Frame &f) {
     const OpDef *def = opRegistry().find(op);
     if (!def) {
       error(loc, "unknown operator " + inQuotes(op), f);
@@ -1095,12 +1118,13 @@ private:
     // source names one: the mask then does not depend on where passes move the node.
     if (def->random && attrs.count("seed") == 0)
       attrs["seed"] = Attr::ofInt(randomStreams_++);
-    std::vector<TensorType> types;
-    for (ValueId in : inputs)
-      types.push_back(g_.typeOf(in));
+    // Assigning into the slots of the previous call reuses their shapes' storage.
+    inTypes_.resize(inputs.size());
+    for (size_t k = 0; k < inputs.size(); ++k)
+      inTypes_[k] = g_.typeOf(inputs[k]);
     TensorType out;
     try {
-      out = inferType(*def, types, attrs);
+      out = inferType(*def, inTypes_, attrs);
     } catch (const std::exception &e) {
       error(loc, e.what(), f);
       return Val::error();
@@ -1114,8 +1138,8 @@ private:
                      " nodes)", f);
       throw Stop();
     }
-    ValueId id =
-        g_.addNode(op, std::move(inputs), std::move(attrs), out, "", loc, chainOf(f.calls));
+    ValueId id = g_.addNode(op, std::move(inputs), std::move(attrs), std::move(out), "", loc,
+                            chainOf(f.calls));
     return Val::tensor(id, loc);
   }
 
@@ -1616,7 +1640,9 @@ private:
   DiagnosticSink &sink_;
   LowerLimits limits_;
   Graph g_;
-  std::unordered_set<std::string> reserved_;        // targets of statements being lowered
+  std::vector<TensorType> inTypes_;                 // emitOp's input types, kept from call to call
+  // Targets of the statements being lowered, innermost last: one, or a few in blocks.
+  std::vector<std::string> reserved_;
   std::unordered_set<std::string> prefixes_;        // taken by sugar and block calls
   std::unordered_map<std::string, int64_t> nextSuffix_; // last suffix tried per base name
   std::vector<std::string> active_;                 // blocks being inlined, outermost first

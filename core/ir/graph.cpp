@@ -52,13 +52,13 @@ ValueId Graph::addParam(const std::string &name, const TensorType &type, const I
 }
 
 ValueId Graph::addNode(const std::string &op, std::vector<ValueId> inputs, AttrMap attrs,
-                       const TensorType &type, const std::string &name, const SourceLoc &loc,
+                       TensorType type, const std::string &name, const SourceLoc &loc,
                        std::vector<std::string> callChain) {
   for (ValueId in : inputs)
     NNG_CHECK(in >= 0 && static_cast<size_t>(in) < values_.size(), "node input out of range");
   Value v;
   v.name = name;
-  v.type = type;
+  v.type = std::move(type);
   v.kind = ValueKind::Node;
   v.producer = static_cast<NodeId>(nodes_.size());
   v.loc = loc;

@@ -65,8 +65,10 @@ public:
   ValueId addParam(const std::string &name, const TensorType &type, const Initializer &init,
                    const SourceLoc &loc = {}, ValueKind kind = ValueKind::Param);
   // Appends a node producing one value of `type`; `name` may be empty (a temporary).
+  // Inputs, attributes, type and call chain are taken by value: a caller that built them
+  // for this node moves them in.
   ValueId addNode(const std::string &op, std::vector<ValueId> inputs, AttrMap attrs,
-                  const TensorType &type, const std::string &name = "", const SourceLoc &loc = {},
+                  TensorType type, const std::string &name = "", const SourceLoc &loc = {},
                   std::vector<std::string> callChain = {});
 
   // Makes room for `values` values and `nodes` nodes, e.g. in a pass that copies a graph

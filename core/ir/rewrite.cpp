@@ -1,6 +1,8 @@
 // GraphRewriter: copying a graph node by node with a map from old to new ids.
 #include "core/ir/rewrite.h"
 
+#include <cstdint>
+
 #include "core/ops/registry.h"
 
 namespace nng {
@@ -43,12 +45,11 @@ ValueId GraphRewriter::emit(const std::string &op, std::vector<ValueId> inputs, 
                             std::vector<std::string> callChain) {
   const OpDef *def = opRegistry().find(op);
   NNG_CHECK(def != nullptr, "rewrite: unknown op " + op);
-  std::vector<TensorType> types;
-  types.reserve(inputs.size());
-  for (ValueId in : inputs)
-    types.push_back(out_.typeOf(in));
-  TensorType type = inferType(*def, types, attrs);
-  return out_.addNode(op, std::move(inputs), std::move(attrs), type, name, loc,
+  inTypes_.resize(inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k)
+    inTypes_[k] = out_.typeOf(inputs[k]);
+  TensorType type = inferType(*def, inTypes_, attrs);
+  return out_.addNode(op, std::move(inputs), std::move(attrs), std::move(type), name, loc,
                       std::move(callChain));
 }
 
@@ -85,7 +86,14 @@ void unnameTemporaries(Graph &g) {
 }
 
 std::vector<std::vector<NodeId>> usersOf(const Graph &g) {
+  // Counted first, so each list is allocated once at its size rather than grown.
+  std::vector<uint32_t> count(g.values().size(), 0);
+  for (const Node &node : g.nodes())
+    for (ValueId in : node.inputs)
+      ++count[static_cast<size_t>(in)];
   std::vector<std::vector<NodeId>> users(g.values().size());
+  for (size_t v = 0; v < users.size(); ++v)
+    users[v].reserve(count[v]);
   for (size_t n = 0; n < g.nodes().size(); ++n)
     for (ValueId in : g.node(static_cast<NodeId>(n)).inputs)
       users[static_cast<size_t>(in)].push_back(static_cast<NodeId>(n));

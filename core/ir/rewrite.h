@@ -44,6 +44,9 @@ private:
   const Graph &src_;
   Graph out_;
   std::vector<ValueId> map_;
+  // emit()'s input types, kept from call to call: assigning a type into a slot reuses its
+  // shape's storage.
+  std::vector<TensorType> inTypes_;
 };
 
 // Consumers of every value: users[v] lists the nodes reading v (once per input slot).

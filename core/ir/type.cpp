@@ -1,8 +1,6 @@
 // Dtype names and sizes; shape printing and checked element counts.
 #include "core/ir/type.h"
 
-#include <sstream>
-
 namespace nng {
 
 const char *dtypeName(DType t) {
@@ -44,12 +42,14 @@ bool isInteger(DType t) { return t == DType::I32 || t == DType::I64; }
 std::string Dim::str() const { return isSymbolic() ? symbol : std::to_string(value); }
 
 std::string shapeStr(const Shape &s) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < s.size(); ++i)
-    os << (i ? ", " : "") << s[i].str();
-  os << "]";
-  return os.str();
+  // Appends rather than a stream: the printers call this for every value of a graph.
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i)
+      out += ", ";
+    out += s[i].str();
+  }
+  return out + "]";
 }
 
 std::string TensorType::str() const { return std::string(dtypeName(dtype)) + shapeStr(shape); }

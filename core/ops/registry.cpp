@@ -36,8 +36,14 @@ const char *attrTypeName(AttrType t) {
 void OpRegistry::add(OpDef def) {
   NNG_CHECK(ops_.count(def.name) == 0, "op registered twice: " + def.name);
   NNG_CHECK(static_cast<bool>(def.infer), "op without a type rule: " + def.name);
+  // attrsComplete counts on it: one spec per attribute name.
+  for (size_t i = 0; i < def.attrs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      NNG_CHECK(def.attrs[i].name != def.attrs[j].name,
+                def.name + ": attribute " + def.attrs[i].name + " specified twice");
   std::string name = def.name;
-  ops_.emplace(name, std::move(def));
+  auto it = ops_.emplace(name, std::move(def)).first;
+  byName_.emplace(name, &it->second);
 }
 
 void OpRegistry::setGrad(const std::string &op, GradFn grad) {
@@ -53,8 +59,8 @@ void OpRegistry::setPrecision(const std::string &op, OpPrecision p) {
 }
 
 const OpDef *OpRegistry::find(const std::string &name) const {
-  auto it = ops_.find(name);
-  return it == ops_.end() ? nullptr : &it->second;
+  auto it = byName_.find(name);
+  return it == byName_.end() ? nullptr : it->second;
 }
 
 std::vector<std::string> OpRegistry::names() const {
@@ -167,7 +173,44 @@ AttrMap completeAttrs(const OpDef &op, const AttrMap &given) {
   return out;
 }
 
-TensorType inferType(const OpDef &op, const std::vector<TensorType> &inputs, AttrMap &attrs) {
+// Whether `a` is what coerce makes of it for an attribute of type `t`.
+static bool normalized(AttrType t, const Attr &a) {
+  switch (t) {
+  case AttrType::Int: return a.kind == Attr::Kind::Int;
+  case AttrType::Float: return a.kind == Attr::Kind::Float;
+  case AttrType::Bool: return a.kind == Attr::Kind::Bool;
+  case AttrType::String: return a.kind == Attr::Kind::String;
+  case AttrType::Name: return a.kind == Attr::Kind::Name;
+  case AttrType::DType: return a.kind == Attr::Kind::Name && parseDType(a.s).has_value();
+  case AttrType::IntList:
+    if (a.kind != Attr::Kind::List)
+      return false;
+    for (const Attr &e : a.list)
+      if (e.kind != Attr::Kind::Int)
+        return false;
+    return true;
+  }
+  return false;
+}
+
+bool attrsComplete(const OpDef &op, const AttrMap &attrs) {
+  // Every given name has a spec (names are unique in both), so equal counts mean none
+  // is missing.
+  if (attrs.size() != op.attrs.size())
+    return false;
+  for (const auto &kv : attrs) {
+    const AttrSpec *spec = nullptr;
+    for (const AttrSpec &s : op.attrs)
+      if (s.name == kv.first)
+        spec = &s;
+    if (!spec || !normalized(spec->type, kv.second))
+      return false;
+  }
+  return true;
+}
+
+// Throws the TypeError for a call with the wrong number of inputs.
+static void checkInputCount(const OpDef &op, const std::vector<TensorType> &inputs) {
   size_t want = op.inputs.size();
   const size_t least = want - std::min(op.optionalInputs, want);
   if (op.variadic ? inputs.size() < want : inputs.size() < least || inputs.size() > want) {
@@ -182,10 +225,20 @@ TensorType inferType(const OpDef &op, const std::vector<TensorType> &inputs, Att
                     names +
                     (op.variadic ? ", ..." : "") + "), got " + std::to_string(inputs.size()));
   }
-  // Type inference runs for every node in lowering, in every pass and in the verifier:
-  // an op without attributes has nothing to complete.
-  if (!op.attrs.empty() || !attrs.empty())
+}
+
+TensorType inferType(const OpDef &op, const std::vector<TensorType> &inputs, AttrMap &attrs) {
+  checkInputCount(op, inputs);
+  // Type inference runs for every node in lowering and in the passes: attributes that are
+  // already complete (a node copied from a verified graph) are not built again.
+  if (!attrsComplete(op, attrs))
     attrs = completeAttrs(op, attrs);
+  return op.infer(OpCall{inputs, attrs});
+}
+
+TensorType inferCompleteType(const OpDef &op, const std::vector<TensorType> &inputs,
+                             const AttrMap &attrs) {
+  checkInputCount(op, inputs);
   return op.infer(OpCall{inputs, attrs});
 }
 

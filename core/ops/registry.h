@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/ir/attr.h"
@@ -130,6 +131,13 @@ struct OpDef {
 
 class OpRegistry {
 public:
+  OpRegistry() = default;
+  // Not copyable: the index below points into ops_ (moving keeps the map's nodes).
+  OpRegistry(const OpRegistry &) = delete;
+  OpRegistry &operator=(const OpRegistry &) = delete;
+  OpRegistry(OpRegistry &&) = default;
+  OpRegistry &operator=(OpRegistry &&) = default;
+
   void add(OpDef def);
   void setGrad(const std::string &op, GradFn grad);
   void setPrecision(const std::string &op, OpPrecision p);
@@ -139,6 +147,9 @@ public:
 
 private:
   std::map<std::string, OpDef> ops_;
+  // find() runs for every node in lowering, in most passes and in the verifier after each:
+  // a hash lookup instead of a walk down the sorted map.
+  std::unordered_map<std::string, const OpDef *> byName_;
 };
 
 // The process-wide registry, built on first use.
@@ -148,7 +159,15 @@ const OpRegistry &opRegistry();
 // "did you mean"), fills defaults, normalizes IntList values. Throws TypeError.
 AttrMap completeAttrs(const OpDef &op, const AttrMap &given);
 
+// Whether completeAttrs would return `attrs` unchanged: every attribute known and already
+// of its spec's type in normalized form, none missing. Builds nothing, so the verifier can
+// check every node of a large graph after every pass without copying its attributes.
+bool attrsComplete(const OpDef &op, const AttrMap &attrs);
+
 // Checks input count, completes attributes and infers the output type. Throws TypeError.
 TensorType inferType(const OpDef &op, const std::vector<TensorType> &inputs, AttrMap &attrs);
+// The same for attributes that are already complete (attrsComplete): nothing is copied.
+TensorType inferCompleteType(const OpDef &op, const std::vector<TensorType> &inputs,
+                             const AttrMap &attrs);
 
 } // namespace nng

@@ -6,8 +6,11 @@
 // Every rule asks the op registry's traits (OpDef::constant, rightIdentity, stateful,
 // ...), never op names, and everything is linear in the graph (hash maps, no pairwise
 // scans).
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -18,6 +21,7 @@
 #include "core/ir/rewrite.h"
 #include "core/ops/registry.h"
 #include "core/passes/passes.h"
+#include "core/print/nn_printer.h"
 #include "core/runtime/executor.h"
 
 namespace nng {
@@ -42,37 +46,50 @@ std::vector<bool> nodesWithEffects(const Graph &g) {
   return effects;
 }
 
-// Nodes whose results reach an output or the loss, or (when `effects` is given) a node
-// it marks. Iterative, linear in the graph.
-std::vector<bool> liveNodes(const Graph &g, const std::vector<bool> *effects) {
-  std::vector<bool> live(g.nodes().size(), false);
-  std::vector<NodeId> stack;
-  auto mark = [&](NodeId n) {
-    if (!live[static_cast<size_t>(n)]) {
-      live[static_cast<size_t>(n)] = true;
-      stack.push_back(n);
-    }
-  };
-  auto markValue = [&](ValueId v) {
-    const Value &val = g.value(v);
-    if (val.kind == ValueKind::Node)
-      mark(val.producer);
+// The node producing each value (kNone for inputs, params and buffers). The pass asks
+// this for nearly every input of every node: a small array answers it from the cache,
+// where the values themselves are spread over many times the memory.
+std::vector<NodeId> producers(const Graph &g) {
+  std::vector<NodeId> p(g.values().size(), kNone);
+  for (size_t n = 0; n < g.nodes().size(); ++n)
+    p[static_cast<size_t>(g.nodes()[n].output)] = static_cast<NodeId>(n);
+  return p;
+}
+
+// Per node: `needed`, its result reaches an output or the loss; `live`, it is needed or
+// reaches a node with effects.
+struct Liveness {
+  std::vector<bool> live, needed;
+};
+
+// One sweep from the last node to the first: nodes are in topological order, so every
+// reader of a node's result is decided before the node itself. Linear in the graph.
+Liveness liveNodes(const Graph &g, const std::vector<NodeId> &producer,
+                   const std::vector<bool> &effects) {
+  const size_t nodes = g.nodes().size();
+  Liveness l{std::vector<bool>(nodes, false), std::vector<bool>(nodes, false)};
+  auto root = [&](ValueId v) {
+    if (NodeId p = producer[static_cast<size_t>(v)]; p != kNone)
+      l.live[static_cast<size_t>(p)] = l.needed[static_cast<size_t>(p)] = true;
   };
   for (ValueId o : g.outputs())
-    markValue(o);
+    root(o);
   if (g.loss())
-    markValue(*g.loss());
-  if (effects)
-    for (size_t n = 0; n < g.nodes().size(); ++n)
-      if ((*effects)[n])
-        mark(static_cast<NodeId>(n));
-  while (!stack.empty()) {
-    NodeId n = stack.back();
-    stack.pop_back();
-    for (ValueId in : g.node(n).inputs)
-      markValue(in);
+    root(*g.loss());
+  for (size_t n = nodes; n-- > 0;) {
+    if (effects[n])
+      l.live[n] = true;
+    if (!l.live[n])
+      continue;
+    const bool needed = l.needed[n];
+    for (ValueId in : g.node(static_cast<NodeId>(n)).inputs)
+      if (NodeId p = producer[static_cast<size_t>(in)]; p != kNone) {
+        l.live[static_cast<size_t>(p)] = true;
+        if (needed)
+          l.needed[static_cast<size_t>(p)] = true;
+      }
   }
-  return live;
+  return l;
 }
 
 // The axes a permuting op (transpose) applies, normalized: [] means reversed,
@@ -104,7 +121,7 @@ public:
   explicit PrintedNames(const Graph &g) : g_(g), number_(g.values().size(), -1) {
     std::unordered_set<int64_t> taken;
     for (const Value &v : g.values())
-      if (std::optional<int64_t> k = tempNumber(v.name))
+      if (std::optional<int64_t> k = temporaryNumber(v.name))
         taken.insert(*k);
     int64_t next = 0;
     auto assign = [&](ValueId id) {
@@ -128,20 +145,6 @@ public:
   }
 
 private:
-  // k for a name "tk" the numbering could produce (no leading zeros).
-  static std::optional<int64_t> tempNumber(const std::string &name) {
-    if (name.size() < 2 || name.size() > 19 || name[0] != 't' ||
-        (name[1] == '0' && name.size() > 2))
-      return std::nullopt;
-    int64_t k = 0;
-    for (size_t i = 1; i < name.size(); ++i) {
-      if (name[i] < '0' || name[i] > '9')
-        return std::nullopt;
-      k = k * 10 + (name[i] - '0');
-    }
-    return k;
-  }
-
   const Graph &g_;
   std::vector<int64_t> number_;
 };
@@ -162,29 +165,106 @@ struct Spec {
   const AttrMap &attrs() const { return rewritten ? own : *given; }
 };
 
+uint64_t bitsOf(double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return bits;
+}
+
+// Two attributes that print the same (Attr::str): the same kind and value, floats bit for
+// bit (0.0 and -0.0 differ) except that every NaN prints as "nan".
+bool sameText(const Attr &a, const Attr &b) {
+  if (a.kind != b.kind)
+    return false;
+  switch (a.kind) {
+  case Attr::Kind::Int: return a.i == b.i;
+  case Attr::Kind::Float:
+    return (std::isnan(a.f) && std::isnan(b.f)) || bitsOf(a.f) == bitsOf(b.f);
+  case Attr::Kind::Bool: return a.b == b.b;
+  case Attr::Kind::String: case Attr::Kind::Name: return a.s == b.s;
+  case Attr::Kind::List:
+    return a.list.size() == b.list.size() &&
+           std::equal(a.list.begin(), a.list.end(), b.list.begin(), sameText);
+  }
+  return false;
+}
+
+// Mixes `v` into the hash `h` (FNV-1a's step, on whole words).
+void hashInto(size_t &h, size_t v) { h = (h ^ v) * 1099511628211u; }
+
+// A hash consistent with sameText.
+size_t textHash(const Attr &a) {
+  size_t h = static_cast<size_t>(a.kind);
+  switch (a.kind) {
+  case Attr::Kind::Int: hashInto(h, static_cast<size_t>(a.i)); break;
+  case Attr::Kind::Float: hashInto(h, std::isnan(a.f) ? 0 : bitsOf(a.f)); break;
+  case Attr::Kind::Bool: hashInto(h, a.b); break;
+  case Attr::Kind::String: case Attr::Kind::Name:
+    hashInto(h, std::hash<std::string>{}(a.s));
+    break;
+  case Attr::Kind::List:
+    for (const Attr &e : a.list)
+      hashInto(h, textHash(e));
+    break;
+  }
+  return h;
+}
+
+// Keys of the CSE table: two specs compute the same value when they apply the same op to
+// the same inputs with attributes that print the same. Comparing the parts, rather than a
+// key string built for every node, keeps the pass from formatting every attribute.
+struct SameComputation {
+  bool operator()(const Spec *a, const Spec *b) const {
+    if (a->def != b->def || a->inputs != b->inputs)
+      return false;
+    const AttrMap &x = a->attrs(), &y = b->attrs();
+    return x.size() == y.size() &&
+           std::equal(x.begin(), x.end(), y.begin(), [](const auto &p, const auto &q) {
+             return p.first == q.first && sameText(p.second, q.second);
+           });
+  }
+};
+struct SpecHash {
+  size_t operator()(const Spec *s) const {
+    size_t h = std::hash<const OpDef *>{}(s->def);
+    for (ValueId in : s->inputs)
+      hashInto(h, static_cast<size_t>(in));
+    for (const auto &kv : s->attrs()) {
+      hashInto(h, std::hash<std::string>{}(kv.first));
+      hashInto(h, textHash(kv.second));
+    }
+    return h;
+  }
+};
+
 class Pruner {
 public:
   Pruner(const Graph &src, PassContext &ctx)
-      : src_(src), ctx_(ctx), names_(src), external_(externallyUsed(src)),
+      : src_(src), ctx_(ctx), producer_(producers(src)), external_(externallyUsed(src)),
         spec_(src.nodes().size()), repl_(src.values().size()) {
     for (size_t v = 0; v < repl_.size(); ++v)
       repl_[v] = static_cast<ValueId>(v);
+    cse_.reserve(src.nodes().size());
+    if (ctx.explaining())
+      names_.emplace(src);
   }
 
   Graph run(bool &changed) {
     std::vector<bool> effects = nodesWithEffects(src_);
-    std::vector<bool> live = liveNodes(src_, &effects);
-    std::vector<bool> needed = liveNodes(src_, nullptr);
+    const Liveness l = liveNodes(src_, producer_, effects);
     for (size_t n = 0; n < src_.nodes().size(); ++n) {
       const Node &node = src_.node(static_cast<NodeId>(n));
-      if (!live[n]) {
-        ctx_.explain(node.loc, "removed " + describe(node) + ": reaches no output and no loss");
+      if (!l.live[n]) {
+        explain(node.loc,
+                [&] { return "removed " + describe(node) + ": reaches no output and no loss"; });
         changed_ = true;
         continue;
       }
-      if (!needed[n] && effects[n])
-        ctx_.explain(node.loc, "kept " + describe(node) + ": " + node.op +
-                                   " updates state although its result reaches no output");
+      if (!l.needed[n] && effects[n])
+        explain(node.loc, [&] {
+          return "kept " + describe(node) + ": " + node.op +
+                 " updates state although its result reaches no output";
+        });
       visit(static_cast<NodeId>(n));
     }
     Graph g = build();
@@ -193,11 +273,23 @@ public:
   }
 
 private:
+  // Records a note for --explain. `message` (a callable) builds the text only when it is
+  // read: on a large graph, spelling out every removed identity cost more than removing it.
+  template <typename Message> void explain(const SourceLoc &loc, const Message &message) const {
+    if (ctx_.explaining())
+      ctx_.explain(loc, message());
+  }
+
+  const PrintedNames &names() const {
+    NNG_CHECK(names_.has_value(), "prune: printed names are made only for --explain");
+    return *names_;
+  }
+
   // "h = mul(x, t0)", with the names `nng print` gives the graph before the pass.
   std::string describe(const Node &node) const {
-    std::string s = names_(node.output) + " = " + node.op + "(";
+    std::string s = names()(node.output) + " = " + node.op + "(";
     for (size_t i = 0; i < node.inputs.size(); ++i)
-      s += (i ? ", " : "") + names_(node.inputs[i]);
+      s += (i ? ", " : "") + names()(node.inputs[i]);
     // A node without inputs (a constant) is told apart by its attributes.
     if (node.inputs.empty())
       for (const auto &kv : node.attrs)
@@ -208,17 +300,17 @@ private:
   // The printed name of a value, or the output name it took over.
   std::string name(ValueId v) const {
     auto it = renamed_.find(v);
-    return it != renamed_.end() ? it->second : names_(v);
+    return it != renamed_.end() ? it->second : names()(v);
   }
 
   const TensorType &typeOf(ValueId v) const { return src_.typeOf(v); }
 
   // The spec producing value `v`, or nullptr for inputs and params.
   const Spec *producer(ValueId v) const {
-    const Value &val = src_.value(v);
-    if (val.kind != ValueKind::Node)
+    const NodeId n = producer_[static_cast<size_t>(v)];
+    if (n == kNone)
       return nullptr;
-    const Spec &s = spec_[static_cast<size_t>(val.producer)];
+    const Spec &s = spec_[static_cast<size_t>(n)];
     NNG_CHECK(s.emitted, "prune: a value resolves to a node that is not emitted");
     return &s;
   }
@@ -234,6 +326,7 @@ private:
     Spec &s = spec_[static_cast<size_t>(n)];
     s.def = &opDef(node.op);
     s.given = &node.attrs;
+    s.inputs.reserve(node.inputs.size());
     for (ValueId in : node.inputs) {
       ValueId r = repl_[static_cast<size_t>(in)];
       changed_ = changed_ || r != in;
@@ -245,66 +338,60 @@ private:
       return;
     }
     std::string why;
-    if (ValueId r = identity(n, s, why); r != kNone && replace(n, r, why))
+    if (ValueId r = identity(n, s, why); r != kNone && replace(n, r, [&] { return why; }))
       return;
     fold(n, s);
     if (ValueId r = merge(n, s);
-        r != kNone && replace(n, r, "the two " + s.def->name + "s cancel out"))
+        r != kNone && replace(n, r, [&] { return "the two " + s.def->name + "s cancel out"; }))
       return;
-    std::string key = cseKey(s);
-    auto it = cse_.find(key);
-    if (it != cse_.end() && replace(n, it->second, "computes the same as " + name(it->second)))
+    auto it = cse_.find(&s);
+    if (it != cse_.end() &&
+        replace(n, it->second, [&] { return "computes the same as " + name(it->second); }))
       return;
     s.emitted = true;
     if (it == cse_.end())
-      cse_.emplace(std::move(key), node.output);
+      cse_.emplace(&s, node.output);
   }
 
   // A value equal to the node's result, bit for bit and with the same type, or kNone.
-  // `why` says which identity.
+  // `why` says which identity (spelled out only for --explain).
   ValueId identity(NodeId n, const Spec &s, std::string &why) const {
+    auto found = [&](ValueId r, const auto &reason) {
+      if (ctx_.explaining())
+        why = reason();
+      return r;
+    };
     const OpDef &def = *s.def;
     const TensorType &type = typeOf(src_.node(n).output);
     auto sameType = [&](ValueId v) { return typeOf(v) == type; };
     if (s.inputs.size() == 2) {
       std::optional<double> a = constantValue(s.inputs[0]);
       std::optional<double> b = constantValue(s.inputs[1]);
-      if (def.rightIdentity && b && *b == *def.rightIdentity && sameType(s.inputs[0])) {
-        why = def.name + " by " + formatDouble(*b) + " is the identity";
-        return s.inputs[0];
-      }
-      if (def.leftIdentity && a && *a == *def.leftIdentity && sameType(s.inputs[1])) {
-        why = def.name + " with " + formatDouble(*a) + " on the left is the identity";
-        return s.inputs[1];
-      }
+      if (def.rightIdentity && b && *b == *def.rightIdentity && sameType(s.inputs[0]))
+        return found(s.inputs[0],
+                     [&] { return def.name + " by " + formatDouble(*b) + " is the identity"; });
+      if (def.leftIdentity && a && *a == *def.leftIdentity && sameType(s.inputs[1]))
+        return found(s.inputs[1], [&] {
+          return def.name + " with " + formatDouble(*a) + " on the left is the identity";
+        });
     }
     if (s.inputs.empty())
       return kNone;
     ValueId x = s.inputs[0];
-    if (def.identityWhenSameType && sameType(x)) {
-      why = "its result has the type of its input, " + type.str();
-      return x;
-    }
+    if (def.identityWhenSameType && sameType(x))
+      return found(x, [&] { return "its result has the type of its input, " + type.str(); });
     if (!def.permuteAttr.empty() &&
-        isIdentityPerm(permutation(s.attrs(), def.permuteAttr, type.rank()))) {
-      why = "the permutation is the identity";
-      return x;
-    }
-    if (def.idempotent && s.inputs.size() == 2 && s.inputs[0] == s.inputs[1] && sameType(x)) {
-      why = def.name + " of a value with itself is that value";
-      return x;
-    }
+        isIdentityPerm(permutation(s.attrs(), def.permuteAttr, type.rank())))
+      return found(x, [&] { return "the permutation is the identity"; });
+    if (def.idempotent && s.inputs.size() == 2 && s.inputs[0] == s.inputs[1] && sameType(x))
+      return found(x, [&] { return def.name + " of a value with itself is that value"; });
     const Spec *p = producer(x);
     if (p == nullptr || p->def != &def || p->attrs() != s.attrs() || s.inputs.size() != 1)
       return kNone;
-    if (def.involution && sameType(p->inputs[0])) {
-      why = def.name + " of " + def.name + " is the identity";
-      return p->inputs[0];
-    }
-    if (def.idempotent && sameType(x)) {
-      why = def.name + " of " + def.name + " is " + def.name + " once";
-      return x;
-    }
+    if (def.involution && sameType(p->inputs[0]))
+      return found(p->inputs[0], [&] { return def.name + " of " + def.name + " is the identity"; });
+    if (def.idempotent && sameType(x))
+      return found(x, [&] { return def.name + " of " + def.name + " is " + def.name + " once"; });
     return kNone;
   }
 
@@ -325,21 +412,26 @@ private:
     for (ValueId in : s.inputs)
       floats = floats && floatType(typeOf(in).dtype);
     if (!type.shape.empty() || !floats) {
-      ctx_.explain(node.loc, "not folded " + describe(node) + ": its result " + type.str() +
-                                 " is not an f32 or f64 scalar, which a constant cannot hold");
+      explain(node.loc, [&] {
+        return "not folded " + describe(node) + ": its result " + type.str() +
+               " is not an f32 or f64 scalar, which a constant cannot hold";
+      });
       return;
     }
     std::optional<double> v = evaluate(s, type);
     if (!v) {
-      ctx_.explain(node.loc, "not folded " + describe(node) + ": the CPU kernel failed on it");
+      explain(node.loc,
+              [&] { return "not folded " + describe(node) + ": the CPU kernel failed on it"; });
       return;
     }
     if (!std::isfinite(*v)) {
-      ctx_.explain(node.loc,
-                   "not folded " + describe(node) + ": the result is " + formatDouble(*v));
+      explain(node.loc, [&] {
+        return "not folded " + describe(node) + ": the result is " + formatDouble(*v);
+      });
       return;
     }
-    ctx_.explain(node.loc, "folded " + describe(node) + " to the constant " + formatDouble(*v));
+    explain(node.loc,
+            [&] { return "folded " + describe(node) + " to the constant " + formatDouble(*v); });
     s.def = &constantDef();
     s.inputs.clear();
     s.own = {{"dtype", Attr::ofName(dtypeName(type.dtype))}, {"value", Attr::ofFloat(*v)}};
@@ -407,8 +499,10 @@ private:
       } catch (const TypeError &) {
         return kNone; // flatten of a reshape may not say the same thing on the original
       }
-      ctx_.explain(node.loc, "merged " + describe(node) + " with the " + inner.name +
-                                 " before it: " + s.def->name + " of " + name(x) + " directly");
+      explain(node.loc, [&] {
+        return "merged " + describe(node) + " with the " + inner.name +
+               " before it: " + s.def->name + " of " + name(x) + " directly";
+      });
       s.own = std::move(attrs);
       s.rewritten = true;
       changed_ = true;
@@ -429,8 +523,10 @@ private:
       }
       if (identityPerm)
         return xt == type ? x : kNone;
-      ctx_.explain(node.loc, "merged " + describe(node) + " with the " + inner.name +
-                                 " before it into one permutation of " + name(x));
+      explain(node.loc, [&] {
+        return "merged " + describe(node) + " with the " + inner.name +
+               " before it into one permutation of " + name(x);
+      });
       s.own = s.attrs();
       s.own[s.def->permuteAttr] = Attr::ofList(composed);
       s.rewritten = true;
@@ -441,35 +537,28 @@ private:
     return kNone;
   }
 
-  // Op, attributes and inputs: two nodes with the same key compute the same value.
-  static std::string cseKey(const Spec &s) {
-    std::string key = s.def->name;
-    for (const auto &kv : s.attrs())
-      key += '\x1f' + kv.first + '=' + kv.second.str();
-    key += '\x1e';
-    for (ValueId in : s.inputs)
-      key += std::to_string(in) + ',';
-    return key;
-  }
-
   // Makes uses of node `n` read `r` instead. An output or the loss keeps its name: `r`
   // takes it when it is an unnamed temporary, otherwise the node stays (returns false).
-  bool replace(NodeId n, ValueId r, const std::string &why) {
+  // `why` (a callable) says why the two are equal, for --explain.
+  template <typename Why> bool replace(NodeId n, ValueId r, const Why &why) {
     const Node &node = src_.node(n);
     const Value &old = src_.value(node.output);
     if (external_[static_cast<size_t>(node.output)] && !old.name.empty()) {
       const Value &rv = src_.value(r);
       if (rv.kind != ValueKind::Node || !rv.name.empty() || renamed_.count(r)) {
-        ctx_.explain(node.loc, "kept " + describe(node) + " although " + why + ": " + old.name +
-                                   " is an output or the loss and " + name(r) +
-                                   " cannot take its name");
+        explain(node.loc, [&] {
+          return "kept " + describe(node) + " although " + why() + ": " + old.name +
+                 " is an output or the loss and " + name(r) + " cannot take its name";
+        });
         return false;
       }
-      ctx_.explain(node.loc, "removed " + describe(node) + ": " + why + "; " + name(r) +
-                                 " takes the name " + old.name);
+      explain(node.loc, [&] {
+        return "removed " + describe(node) + ": " + why() + "; " + name(r) + " takes the name " +
+               old.name;
+      });
       renamed_[r] = old.name;
     } else {
-      ctx_.explain(node.loc, "removed " + describe(node) + ": " + why);
+      explain(node.loc, [&] { return "removed " + describe(node) + ": " + why(); });
     }
     repl_[static_cast<size_t>(node.output)] = r;
     changed_ = true;
@@ -482,33 +571,26 @@ private:
   Graph build() {
     const size_t nodes = spec_.size();
     std::vector<bool> live(nodes, false);
-    std::vector<NodeId> stack;
-    auto markValue = [&](ValueId v) {
-      const Value &val = src_.value(v);
-      if (val.kind == ValueKind::Node && !live[static_cast<size_t>(val.producer)]) {
-        live[static_cast<size_t>(val.producer)] = true;
-        stack.push_back(val.producer);
-      }
-    };
     std::vector<bool> keepParam(src_.values().size(), false);
-    std::vector<ValueId> roots = src_.outputs();
+    auto markValue = [&](ValueId v) {
+      keepParam[static_cast<size_t>(v)] = true;
+      if (NodeId p = producer_[static_cast<size_t>(v)]; p != kNone)
+        live[static_cast<size_t>(p)] = true;
+    };
+    for (ValueId o : src_.outputs())
+      markValue(repl_[static_cast<size_t>(o)]);
     if (src_.loss())
-      roots.push_back(*src_.loss());
-    for (ValueId &o : roots) {
-      o = repl_[static_cast<size_t>(o)];
-      keepParam[static_cast<size_t>(o)] = true;
-      markValue(o);
-    }
-    for (size_t n = 0; n < nodes; ++n)
-      if (spec_[n].emitted && hasEffects(*spec_[n].def))
-        markValue(src_.node(static_cast<NodeId>(n)).output);
-    while (!stack.empty()) {
-      NodeId n = stack.back();
-      stack.pop_back();
-      for (ValueId in : spec_[static_cast<size_t>(n)].inputs) {
-        keepParam[static_cast<size_t>(in)] = true;
-        markValue(in);
-      }
+      markValue(repl_[static_cast<size_t>(*src_.loss())]);
+    // A spec's inputs are values from before its node (a replacement always points back),
+    // so one sweep from the last node to the first finds all that the roots and the
+    // effects need.
+    for (size_t n = nodes; n-- > 0;) {
+      const Spec &s = spec_[n];
+      if (s.emitted && hasEffects(*s.def))
+        live[n] = true;
+      if (live[n])
+        for (ValueId in : s.inputs)
+          markValue(in);
     }
 
     for (ValueId p : src_.params()) {
@@ -516,17 +598,20 @@ private:
       if (keepParam[static_cast<size_t>(p)])
         continue;
       changed_ = true;
-      ctx_.explain(v.loc, std::string("removed ") +
-                              (v.kind == ValueKind::Buffer ? "buffer " : "param ") + v.name +
-                              ": no remaining node reads it");
+      explain(v.loc, [&] {
+        return std::string("removed ") + (v.kind == ValueKind::Buffer ? "buffer " : "param ") +
+               v.name + ": no remaining node reads it";
+      });
     }
     for (size_t n = 0; n < nodes; ++n) {
       if (!spec_[n].emitted || live[n])
         continue;
       changed_ = true;
       const Node &node = src_.node(static_cast<NodeId>(n));
-      ctx_.explain(node.loc, "removed " + name(node.output) + " = " + spec_[n].def->name +
-                                 "(...): nothing reads it after the rewrites");
+      explain(node.loc, [&] {
+        return "removed " + name(node.output) + " = " + spec_[n].def->name +
+               "(...): nothing reads it after the rewrites";
+      });
     }
     if (!changed_)
       return Graph{};
@@ -565,12 +650,18 @@ private:
 
   const Graph &src_;
   PassContext &ctx_;
-  PrintedNames names_;         // of the source graph's values
+  std::vector<NodeId> producer_; // per source value: the node producing it, or kNone
+  // The source graph's values as printed, for --explain only (the notes are the only
+  // readers, and numbering the temporaries walks every value).
+  std::optional<PrintedNames> names_;
   std::vector<bool> external_; // outputs and the loss of the source graph
   std::vector<Spec> spec_;     // per source node
   std::vector<ValueId> repl_;  // per source value: the value that now stands for it
   std::unordered_map<ValueId, std::string> renamed_; // unnamed values that took an output's name
-  std::unordered_map<std::string, ValueId> cse_;
+  // Emitted specs by what they compute, for common-subexpression elimination: an entry for
+  // nearly every node, so the entries come from one arena, freed at once with the pass.
+  std::pmr::monotonic_buffer_resource arena_;
+  std::pmr::unordered_map<const Spec *, ValueId, SpecHash, SameComputation> cse_{&arena_};
   std::unique_ptr<Backend> backend_; // for folding, made on first use
   bool changed_ = false;
 };

@@ -40,10 +40,13 @@ bool runReuse(Graph &g, PassContext &ctx) {
     if (over != kNone) {
       const std::string &what = names[static_cast<size_t>(over)];
       note += (note.empty() ? "" : ", ") + std::string("in place of ") + what;
-      const OpDef *op = opRegistry().find(n.op);
-      if (op && op->inplace < 0)
-        ctx.explain(n.loc, names[v] + " = " + n.op + "(...) overwrites " + what +
-                               ", which nothing reads later");
+      // Spelled out only for --explain: a large graph has thousands of these.
+      if (ctx.explaining()) {
+        const OpDef *op = opRegistry().find(n.op);
+        if (op && op->inplace < 0)
+          ctx.explain(n.loc, names[v] + " = " + n.op + "(...) overwrites " + what +
+                                 ", which nothing reads later");
+      }
     }
     if (!note.empty())
       n.note += (n.note.empty() ? "" : "; ") + note;

@@ -6,30 +6,46 @@
 
 namespace nng {
 
+std::optional<int64_t> temporaryNumber(const std::string &name) {
+  // At most 18 digits, so the number fits in an int64_t.
+  if (name.size() < 2 || name.size() > 19 || name[0] != 't' || (name[1] == '0' && name.size() > 2))
+    return std::nullopt;
+  int64_t k = 0;
+  for (size_t i = 1; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9')
+      return std::nullopt;
+    k = k * 10 + (name[i] - '0');
+  }
+  return k;
+}
+
 std::vector<std::string> printedNames(const Graph &g) {
   const auto &values = g.values();
   std::vector<std::string> names(values.size());
-  std::unordered_set<std::string> taken;
+  // The numbers of the names in use that a temporary could get: a set of a few numbers
+  // rather than of every name, which on a large graph cost more than the rest together.
+  std::unordered_set<int64_t> taken;
   for (size_t i = 0; i < values.size(); ++i) {
     names[i] = values[i].name;
-    if (!names[i].empty())
-      taken.insert(names[i]);
+    if (std::optional<int64_t> k = temporaryNumber(names[i]))
+      taken.insert(*k);
   }
   // Print order, so the numbers read t0, t1, ... down the printed text.
-  std::vector<ValueId> order(g.inputs().begin(), g.inputs().end());
-  order.insert(order.end(), g.params().begin(), g.params().end());
-  for (const Node &n : g.nodes())
-    order.push_back(n.output);
-  int next = 0;
-  for (ValueId id : order) {
+  int64_t next = 0;
+  auto assign = [&](ValueId id) {
     std::string &name = names.at(static_cast<size_t>(id));
     if (!name.empty())
-      continue;
-    do {
-      name = "t" + std::to_string(next++);
-    } while (taken.count(name));
-    taken.insert(name);
-  }
+      return;
+    while (taken.count(next))
+      ++next;
+    name = "t" + std::to_string(next++);
+  };
+  for (ValueId id : g.inputs())
+    assign(id);
+  for (ValueId id : g.params())
+    assign(id);
+  for (const Node &n : g.nodes())
+    assign(n.output);
   return names;
 }
 

@@ -4,6 +4,8 @@
 // it byte for byte.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,10 @@ namespace nng {
 // then nodes), skipping every name the graph already uses. The DOT and JSON printers use
 // the same names so the three views of one graph agree.
 std::vector<std::string> printedNames(const Graph &g);
+
+// k when `name` is "tk", a name printedNames can give a temporary ("t0", "t17"; not "t01"),
+// else nullopt. Only such names can collide with a temporary's.
+std::optional<int64_t> temporaryNumber(const std::string &name);
 
 // The model name the printers write: the graph's name, or "main" when it has none (an
 // empty name would not parse back).
