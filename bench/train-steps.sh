@@ -12,7 +12,7 @@
 #   bench/train-steps.sh                  # all four models, nng from build/
 #   MODELS="mlp cnn" STEPS_SCALE=0.5 bench/train-steps.sh
 # Environment: BUILD (nng's build folder, default build), THREADS (2), MODELS (all),
-# STEPS_SCALE (1: multiplies every model's step count), REPEATS (2).
+# STEPS_SCALE (1: multiplies every model's step count), REPEATS (3).
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +21,7 @@ case $build in /*) ;; *) build=$root/$build ;; esac
 threads=${THREADS:-2}
 models=${MODELS:-mlp mlp64 mlp2048 cnn}
 scale=${STEPS_SCALE:-1}
-repeats=${REPEATS:-2}
+repeats=${REPEATS:-3}
 py=/usr/bin/python3 # Debian's python, the one with python3-torch
 nng=$build/cli/nng
 export OMP_NUM_THREADS=$threads
