@@ -274,13 +274,21 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   };
 
   // Convolution and pooling (NCHW).
-  k["conv2d"] = [](const Call &c) {
+  // conv2d, and fused_conv2d (the fuse pass makes it): conv2d + bias + activation, the
+  // bias and activation applied to each image's output right after its GEMM. As for
+  // fused_dense, no pre-activation is kept: the backward differentiates relu, sigmoid
+  // and tanh from y.
+  auto convForward = [](const Call &c, const T *bias, cpu::Activation act) {
     const auto &x = c.in[0].shape, &w = c.in[1].shape;
     int64_t s = c.i("stride"), p = c.i("pad");
     auto ws =
         scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
     cpu::conv2d_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
-                       s, p, ws);
+                       s, p, ws, bias, act);
+  };
+  k["conv2d"] = [convForward](const Call &c) { convForward(c, nullptr, cpu::Activation::None); };
+  k["fused_conv2d"] = [convForward](const Call &c) {
+    convForward(c, c.x<T>(2), activationOf(c.s("act")));
   };
   k["conv2d_grad"] = [](const Call &c) {
     const auto &x = c.in[2].shape, &w = c.in[3].shape;
@@ -289,17 +297,6 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
         scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
     cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), x[0],
                        x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws);
-  };
-  // conv2d + bias + activation (the fuse pass makes it): the bias and activation are
-  // applied to each image's output right after its GEMM. As for fused_dense, no
-  // pre-activation is kept: the backward differentiates relu, sigmoid and tanh from y.
-  k["fused_conv2d"] = [](const Call &c) {
-    const auto &x = c.in[0].shape, &w = c.in[1].shape;
-    int64_t s = c.i("stride"), p = c.i("pad");
-    auto ws =
-        scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
-    cpu::conv2d_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
-                       s, p, ws, c.x<T>(2), activationOf(c.s("act")));
   };
   // fused_conv2d_grad(dy, y, x, w, b): wrt 2 is the activation mask and the per-channel
   // sums of dy in one pass; wrt 0, 1 the conv's backward through dz = dy * act'(y).
