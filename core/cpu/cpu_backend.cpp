@@ -277,35 +277,39 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
   // conv2d, and fused_conv2d (the fuse pass makes it): conv2d + bias + activation, the
   // bias and activation applied to each image's output right after its GEMM. As for
   // fused_dense, no pre-activation is kept: the backward differentiates relu, sigmoid
-  // and tanh from y.
-  auto convForward = [](const Call &c, const T *bias, cpu::Activation act) {
+  // and tanh from y. conv2d_grad(dz, y, x, w) is fused_conv2d_grad(dy, y, x, w, b)
+  // without the activation: the same inputs in the same places.
+
+  // The im2col workspace of a conv node whose x and w are inputs xAt and xAt + 1.
+  auto convWorkspace = [](const Call &c, size_t xAt) {
+    const auto &x = c.in[xAt].shape, &w = c.in[xAt + 1].shape;
+    return scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3],
+                                                 c.i("stride"), c.i("pad")));
+  };
+  auto convForward = [convWorkspace](const Call &c, const T *bias, cpu::Activation act) {
     const auto &x = c.in[0].shape, &w = c.in[1].shape;
-    int64_t s = c.i("stride"), p = c.i("pad");
-    auto ws =
-        scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
     cpu::conv2d_fwd<T>(c.o<T>(), c.x<T>(0), c.x<T>(1), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
-                       s, p, ws, bias, act);
+                       c.i("stride"), c.i("pad"), convWorkspace(c, 0), bias, act);
+  };
+  // dx or dw through dz = dy * act'(y).
+  auto convBackward = [convWorkspace](const Call &c, const T *dy, const T *y,
+                                      cpu::Activation act) {
+    const auto &x = c.in[2].shape, &w = c.in[3].shape;
+    cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), dy, c.x<T>(2), c.x<T>(3), x[0], x[1],
+                       x[2], x[3], w[0], w[2], w[3], c.i("stride"), c.i("pad"),
+                       convWorkspace(c, 2), y, act);
   };
   k["conv2d"] = [convForward](const Call &c) { convForward(c, nullptr, cpu::Activation::None); };
   k["fused_conv2d"] = [convForward](const Call &c) {
     convForward(c, c.x<T>(2), activationOf(c.s("act")));
   };
-  k["conv2d_grad"] = [](const Call &c) {
-    const auto &x = c.in[2].shape, &w = c.in[3].shape;
-    int64_t s = c.i("stride"), p = c.i("pad");
-    auto ws =
-        scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
-    cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), c.x<T>(0), c.x<T>(2), c.x<T>(3), x[0],
-                       x[1], x[2], x[3], w[0], w[2], w[3], s, p, ws);
+  k["conv2d_grad"] = [convBackward](const Call &c) {
+    convBackward(c, c.x<T>(0), nullptr, cpu::Activation::None);
   };
   // fused_conv2d_grad(dy, y, x, w, b): wrt 2 is the activation mask and the per-channel
   // sums of dy in one pass; wrt 0, 1 the conv's backward through dz = dy * act'(y).
-  k["fused_conv2d_grad"] = [](const Call &c) {
+  k["fused_conv2d_grad"] = [convWorkspace, convBackward](const Call &c) {
     const auto &x = c.in[2].shape, &w = c.in[3].shape, &y = c.in[1].shape;
-    int64_t s = c.i("stride"), p = c.i("pad");
-    auto ws = [&] {
-      return scratch<T>(cpu::conv2d_workspace_size(x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p));
-    };
     cpu::Activation act = activationOf(c.s("act"));
     const T *dy = c.x<T>(0), *out = c.x<T>(1);
     if (act == cpu::Activation::Gelu) {
@@ -313,15 +317,14 @@ template <typename T> std::map<std::string, Kernel> kernelTable() {
       // fuse pass leaves gelu out in training graphs; a hand-written one gets here): the
       // convolution runs again into a buffer, and dz = dy * gelu'(z) is written over z.
       T *z = scratch<T>(c.n(1), 1);
-      cpu::conv2d_fwd<T>(z, c.x<T>(2), c.x<T>(3), x[0], x[1], x[2], x[3], w[0], w[2], w[3], s, p,
-                         ws(), c.x<T>(4));
+      cpu::conv2d_fwd<T>(z, c.x<T>(2), c.x<T>(3), x[0], x[1], x[2], x[3], w[0], w[2], w[3],
+                         c.i("stride"), c.i("pad"), convWorkspace(c, 2), c.x<T>(4));
       cpu::gelu_bwd<T>(z, dy, z, c.n(1));
       dy = z, out = nullptr, act = cpu::Activation::None;
     }
     if (c.wrt() == 2)
       return cpu::conv2d_bias_bwd<T>(c.o<T>(), dy, out, y[0], y[1], y[2] * y[3], act);
-    cpu::conv2d_bwd<T>(c.gradFor<T>(0), c.gradFor<T>(1), dy, c.x<T>(2), c.x<T>(3), x[0], x[1],
-                       x[2], x[3], w[0], w[2], w[3], s, p, ws(), out, act);
+    convBackward(c, dy, out, act);
   };
   auto poolStride = [](const Call &c) { return c.i("stride") ? c.i("stride") : c.i("kernel"); };
   k["max_pool2d"] = [poolStride](const Call &c) {
