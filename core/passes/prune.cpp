@@ -14,7 +14,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "core/cpu/cpu_backend.h"
@@ -112,32 +111,13 @@ bool isIdentityPerm(const std::vector<int64_t> &perm) {
   return true;
 }
 
-// The names `nng print` gives a graph's values (nn_printer.h, printedNames): named
+// The names `nng print` gives a graph's values (nn_printer.h, temporaryNumbers): named
 // values keep theirs, temporaries are t0, t1, ... in print order (inputs, params,
 // nodes), skipping names in use. Only the numbers are computed up front; a name is
 // built when a note asks for it, so a large graph pays no string work for it.
 class PrintedNames {
 public:
-  explicit PrintedNames(const Graph &g) : g_(g), number_(g.values().size(), -1) {
-    std::unordered_set<int64_t> taken;
-    for (const Value &v : g.values())
-      if (std::optional<int64_t> k = temporaryNumber(v.name))
-        taken.insert(*k);
-    int64_t next = 0;
-    auto assign = [&](ValueId id) {
-      if (!g.value(id).name.empty())
-        return;
-      while (taken.count(next))
-        ++next;
-      number_[static_cast<size_t>(id)] = next++;
-    };
-    for (ValueId v : g.inputs())
-      assign(v);
-    for (ValueId v : g.params())
-      assign(v);
-    for (const Node &n : g.nodes())
-      assign(n.output);
-  }
+  explicit PrintedNames(const Graph &g) : g_(g), number_(temporaryNumbers(g)) {}
 
   std::string operator()(ValueId v) const {
     const std::string &name = g_.value(v).name;

@@ -19,26 +19,23 @@ std::optional<int64_t> temporaryNumber(const std::string &name) {
   return k;
 }
 
-std::vector<std::string> printedNames(const Graph &g) {
+std::vector<int64_t> temporaryNumbers(const Graph &g) {
   const auto &values = g.values();
-  std::vector<std::string> names(values.size());
+  std::vector<int64_t> numbers(values.size(), -1);
   // The numbers of the names in use that a temporary could get: a set of a few numbers
   // rather than of every name, which on a large graph cost more than the rest together.
   std::unordered_set<int64_t> taken;
-  for (size_t i = 0; i < values.size(); ++i) {
-    names[i] = values[i].name;
-    if (std::optional<int64_t> k = temporaryNumber(names[i]))
+  for (const Value &v : values)
+    if (std::optional<int64_t> k = temporaryNumber(v.name))
       taken.insert(*k);
-  }
   // Print order, so the numbers read t0, t1, ... down the printed text.
   int64_t next = 0;
   auto assign = [&](ValueId id) {
-    std::string &name = names.at(static_cast<size_t>(id));
-    if (!name.empty())
+    if (!g.value(id).name.empty())
       return;
     while (taken.count(next))
       ++next;
-    name = "t" + std::to_string(next++);
+    numbers.at(static_cast<size_t>(id)) = next++;
   };
   for (ValueId id : g.inputs())
     assign(id);
@@ -46,6 +43,14 @@ std::vector<std::string> printedNames(const Graph &g) {
     assign(id);
   for (const Node &n : g.nodes())
     assign(n.output);
+  return numbers;
+}
+
+std::vector<std::string> printedNames(const Graph &g) {
+  const std::vector<int64_t> numbers = temporaryNumbers(g);
+  std::vector<std::string> names(numbers.size());
+  for (size_t i = 0; i < names.size(); ++i)
+    names[i] = numbers[i] < 0 ? g.values()[i].name : "t" + std::to_string(numbers[i]);
   return names;
 }
 

@@ -19,6 +19,11 @@ namespace nng {
 // the same names so the three views of one graph agree.
 std::vector<std::string> printedNames(const Graph &g);
 
+// What printedNames numbers, without building a string: k for a temporary printed as
+// "tk", -1 for a named value, indexed by ValueId. For callers that want a few names on
+// demand (a pass's --explain notes) on a graph too large to name every value.
+std::vector<int64_t> temporaryNumbers(const Graph &g);
+
 // k when `name` is "tk", a name printedNames can give a temporary ("t0", "t17"; not "t01"),
 // else nullopt. Only such names can collide with a temporary's.
 std::optional<int64_t> temporaryNumber(const std::string &name);
