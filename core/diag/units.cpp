@@ -8,19 +8,22 @@
 
 namespace nng {
 
-std::string formatBytes(int64_t bytes) {
-  static const char *units[] = {"KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024)
-    return std::to_string(bytes) + " B";
-  double v = static_cast<double>(bytes) / 1024;
+std::string formatScaled(double value, double base, const std::vector<const char *> &units) {
+  double v = value / base;
   size_t u = 0;
-  while (v >= 1024 && u + 1 < 4) {
-    v /= 1024;
+  while (v >= base && u + 1 < units.size()) {
+    v /= base;
     ++u;
   }
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
   return buf;
+}
+
+std::string formatBytes(int64_t bytes) {
+  if (bytes < 1024)
+    return std::to_string(bytes) + " B";
+  return formatScaled(static_cast<double>(bytes), 1024, {"KiB", "MiB", "GiB", "TiB"});
 }
 
 std::optional<int64_t> parseByteSize(const std::string &text, std::string *why) {

@@ -247,23 +247,13 @@ int64_t tensorBytes(const TensorType &t, int64_t batch) {
 }
 
 std::string formatFlops(double flops) {
-  static const char *units[] = {"K", "M", "G", "T", "P"};
   if (flops < 1000) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.0f", flops);
     return buf;
   }
-  double v = flops / 1000;
-  size_t u = 0;
-  while (v >= 1000 && u + 1 < 5) {
-    v /= 1000;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
-  return buf;
+  return formatScaled(flops, 1000, {"K", "M", "G", "T", "P"});
 }
-
 
 int64_t ModelStats::persistentBytes() const {
   return params.bytes + buffers.bytes + gradients.bytes + (optimizer ? optimizer->stateBytes : 0);
