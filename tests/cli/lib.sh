@@ -1,6 +1,7 @@
 # Helpers shared by the scripted end-to-end tests (sigint_test.sh, train_flow_test.sh,
-# grad_flow_test.sh): failure bookkeeping, JSON fields and a safetensors check with
-# plain bash tools, since the tests must run where no python is installed.
+# grad_flow_test.sh, optimize_all_test.sh, ...): failure bookkeeping, JSON fields and a
+# safetensors check with plain bash tools, since the tests must run where no python is
+# installed.
 
 failures=()
 fail() { failures+=("$1"); }

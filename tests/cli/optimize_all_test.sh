@@ -6,9 +6,11 @@
 # Usage: optimize_all_test.sh NNG_BINARY
 set -uo pipefail
 nng=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+dump_files=()
 
 combos=(
   "-O2 --batch 4"
@@ -17,7 +19,6 @@ combos=(
   "--prune --grad --checkpoint=budget:1KiB --batch 2"
   "--fuse --fp16 --streams 3"
 )
-status=0
 count=0
 for src in "$root"/examples/*.nn "$root"/tests/golden/inputs/*.nn; do
   for flags in "${combos[@]}"; do
@@ -26,15 +27,10 @@ for src in "$root"/examples/*.nn "$root"/tests/golden/inputs/*.nn; do
     (cd "$(dirname "$src")" && "$nng" optimize $flags "$(basename "$src")") >"$tmp/out" 2>"$tmp/err"
     rc=$?
     if [[ $rc -ne 0 && $rc -ne 1 ]]; then
-      echo "FAIL $(basename "$src") [$flags]: exit $rc"
-      head -n 5 "$tmp/err"
-      status=1
+      fail "$(basename "$src") [$flags]: exit $rc: $(head -n 5 "$tmp/err")"
     elif [[ $rc -eq 0 ]] && ! "$nng" print - <"$tmp/out" >/dev/null 2>"$tmp/err"; then
-      echo "FAIL $(basename "$src") [$flags]: the output does not read back"
-      head -n 5 "$tmp/err"
-      status=1
+      fail "$(basename "$src") [$flags]: the output does not read back: $(head -n 5 "$tmp/err")"
     fi
   done
 done
-[[ $status -eq 0 ]] && echo "ok: $count runs of nng optimize, none failed inside nng"
-exit $status
+finish "optimize_all ($count runs of nng optimize)"

@@ -6,9 +6,11 @@
 # Usage: pipe_compose_test.sh NNG_BINARY
 set -uo pipefail
 nng=$(realpath "$1")
+source "$(dirname "$0")/lib.sh"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+dump_files=()
 
 pairs=(
   "--prune|--fuse"
@@ -20,7 +22,6 @@ pairs=(
   "--grad --fuse|--reuse"
   "--prune --grad|--streams 2"
 )
-status=0
 for src in "$root"/examples/*.nn; do
   name=$(basename "$src")
   for pair in "${pairs[@]}"; do
@@ -28,20 +29,18 @@ for src in "$root"/examples/*.nn; do
     b=${pair#*|}
     # shellcheck disable=SC2086 # flags are words
     if ! "$nng" optimize $a $b --batch 4 "$src" >"$tmp/direct" 2>"$tmp/err"; then
-      echo "FAIL $name: nng optimize $a $b failed:"; cat "$tmp/err"; status=1; continue
+      fail "$name: nng optimize $a $b failed: $(cat "$tmp/err")"
+      continue
     fi
     # shellcheck disable=SC2086
     if ! "$nng" optimize $a --batch 4 "$src" | "$nng" optimize $b --batch 4 - >"$tmp/piped" 2>"$tmp/err"; then
-      echo "FAIL $name: nng optimize $a | nng optimize $b - failed:"; cat "$tmp/err"; status=1; continue
+      fail "$name: nng optimize $a | nng optimize $b - failed: $(cat "$tmp/err")"
+      continue
     fi
     sed -i 's/  # .*$//' "$tmp/direct" "$tmp/piped"
-    if diff -u "$tmp/direct" "$tmp/piped" >"$tmp/diff"; then
-      echo "ok $name: $a | $b"
-    else
-      echo "FAIL $name: '$a | $b' differs from '$a $b' (- direct, + piped):"
-      head -n 40 "$tmp/diff"
-      status=1
+    if ! diff -u "$tmp/direct" "$tmp/piped" >"$tmp/diff"; then
+      fail "$name: '$a | $b' differs from '$a $b' (- direct, + piped): $(head -n 40 "$tmp/diff")"
     fi
   done
 done
-exit $status
+finish pipe_compose
