@@ -3,6 +3,10 @@
 #include "core/cpu/kernels/linalg.h"
 #include "tests/unit/cpu_testing.h"
 
+#include <string>
+
+#include <omp.h>
+
 namespace nng::cpu {
 namespace {
 
@@ -11,8 +15,8 @@ using testing::expectNear;
 using testing::randomVec;
 using testing::Vec;
 
-TEST(CpuGemm, AllTransposeCombinations) {
-  const int64_t m = 5, n = 7, k = 3;
+// c = 2 op(a) op(b) + 0.5 c for every transpose combination, against a naive product.
+void expectGemmAllTransposes(int64_t m, int64_t n, int64_t k, double tol) {
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {
       const Vec a = randomVec(m * k, 1), b = randomVec(k * n, 2);
@@ -25,8 +29,26 @@ TEST(CpuGemm, AllTransposeCombinations) {
           want[i * n + j] = 2 * s + 0.5 * c[i * n + j];
         }
       gemm(c.data(), a.data(), b.data(), m, n, k, ta, tb, 2.0, 0.5);
-      expectNear(c, want, 1e-14, "gemm");
+      expectNear(c, want, tol,
+                 "gemm " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+                     (ta ? " ta" : "") + (tb ? " tb" : ""));
     }
+}
+
+TEST(CpuGemm, AllTransposeCombinations) { expectGemmAllTransposes(5, 7, 3, 1e-14); }
+
+// GEMMs of 4M multiply-adds and more are split into one block of c per thread: by
+// columns when m < n, by rows otherwise, in blocks of 16 that do not divide these
+// sizes; with too few blocks for the threads, OpenBLAS threads the whole product.
+TEST(CpuGemm, SplitAcrossThreadsMatchesNaiveProduct) {
+  const int saved = omp_get_max_threads();
+  for (int threads : {2, 3}) {
+    omp_set_num_threads(threads);
+    expectGemmAllTransposes(70, 150, 420, 1e-11); // by columns
+    expectGemmAllTransposes(150, 70, 420, 1e-11); // by rows
+    expectGemmAllTransposes(9, 12, 40000, 1e-10); // one block: not split
+  }
+  omp_set_num_threads(saved);
 }
 
 // Naive batched matmul with numpy batch broadcasting.

@@ -11,7 +11,8 @@ namespace nng::cpu {
 // c[m, n] = alpha * op(a) op(b) + beta * c, all row-major and contiguous:
 // op(a) is [m, k] (a stored [m, k], or [k, m] when transA), op(b) is [k, n] (b stored
 // [k, n], or [n, k] when transB). cblas_sgemm / cblas_dgemm. Inside an OpenMP
-// parallel region OpenBLAS runs single-threaded.
+// parallel region, and below 4M multiply-adds, one thread computes it; otherwise c is
+// split into one block per thread, each computed by single-threaded OpenBLAS.
 template <typename T>
 void gemm(T *c, const T *a, const T *b, int64_t m, int64_t n, int64_t k, bool transA, bool transB,
           T alpha, T beta);
