@@ -153,7 +153,7 @@ public:
   }
 
 private:
-  std::string file_;
+  FileName file_;
   DiagnosticSink &sink_;
   std::vector<Diagnostic> diags_;
   std::set<size_t> echoes_;
@@ -588,7 +588,7 @@ private:
 
   std::string unquote(antlr4::Token *t) const { return unquoteText(expect_.textOf(t)); }
 
-  std::string file_;
+  FileName file_;
   const Expectation &expect_;
   ErrorCollector &errors_;
 };
@@ -1063,7 +1063,7 @@ private:
     return a;
   }
 
-  const std::string &file_;
+  FileName file_;
   const std::string &text_;
   std::vector<Lexeme> toks_;
   std::vector<uint32_t> semis_; // per '{' token: the ';' directly inside its body

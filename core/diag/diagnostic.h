@@ -8,12 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "core/diag/file_name.h"
+
 namespace nng {
 
 struct SourceLoc {
-  std::string file; // as the user named it ("-" or "<stdin>" for standard input)
-  int line = 0;     // 1-based; 0 means "no location"
-  int col = 0;      // 1-based
+  FileName file; // as the user named it ("-" or "<stdin>" for standard input)
+  int line = 0;  // 1-based; 0 means "no location"
+  int col = 0;   // 1-based
 
   bool valid() const { return line > 0; }
   std::string str() const; // "file:line:col"

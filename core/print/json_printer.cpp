@@ -59,7 +59,7 @@ OJson encodeAttr(const Attr &a) {
 }
 
 OJson encodeLoc(const SourceLoc &loc) {
-  return OJson{{"file", loc.file}, {"line", loc.line}, {"col", loc.col}};
+  return OJson{{"file", loc.file.str()}, {"line", loc.line}, {"col", loc.col}};
 }
 
 // One line of JSON with a space after each ':' and ',' (nlohmann's compact dump has none).

@@ -77,7 +77,7 @@ std::vector<std::string> flopsRow(const std::string &what, double f) {
 std::string locStr(const SourceLoc &l) {
   if (!l.valid())
     return "-";
-  return l.file + ":" + std::to_string(l.line);
+  return l.file.str() + ":" + std::to_string(l.line);
 }
 
 // Left-aligned columns separated by two spaces; the columns in `right` align right. A
@@ -603,7 +603,7 @@ std::string statsJson(const ModelStats &s) {
     e["phase"] = phaseName(n.phase);
     e["flops"] = flopsJson(n.flops);
     e["bytes"] = n.bytes;
-    e["loc"] = n.loc.valid() ? J(n.loc.file + ":" + std::to_string(n.loc.line)) : J(nullptr);
+    e["loc"] = n.loc.valid() ? J(n.loc.file.str() + ":" + std::to_string(n.loc.line)) : J(nullptr);
     e["note"] = n.note;
     nodes.push_back(e);
   }

@@ -19,7 +19,7 @@ struct Lowered {
   std::vector<std::string> errors() const {
     std::vector<std::string> out;
     for (const Diagnostic &d : sink.diagnostics())
-      out.push_back((d.loc.valid() ? d.loc.str() : d.loc.file) + ": " + d.message);
+      out.push_back((d.loc.valid() ? d.loc.str() : d.loc.file.str()) + ": " + d.message);
     return out;
   }
   const Graph &g() const { return graph.value(); }
