@@ -89,25 +89,6 @@ const std::vector<std::string> &sugarNames() {
 
 namespace {
 
-// Where a value was written: a SourceLoc of the syntax tree, which outlives the lowering.
-// Values are copied at every name lookup, argument and binding, so they point at their
-// location instead of copying it with its file name; a temporary SourceLoc cannot be
-// stored (that constructor is deleted).
-class LocRef {
-public:
-  LocRef() = default;
-  LocRef(const SourceLoc &loc) : loc_(&loc) {} // NOLINT: stands in for a SourceLoc
-  LocRef(SourceLoc &&) = delete;
-  operator const SourceLoc &() const { return *loc_; } // NOLINT
-
-private:
-  static const SourceLoc *none() {
-    static const SourceLoc loc;
-    return &loc;
-  }
-  const SourceLoc *loc_ = none();
-};
-
 // What an expression evaluates to.
 struct Val {
   enum class Kind { Error, Tensor, Int, Float, Bool, String, Name, List };
@@ -118,24 +99,24 @@ struct Val {
   bool b = false;     // Bool
   std::string s;      // String, Name
   std::vector<Val> list;
-  LocRef loc; // where it was written (a Name's error points there)
+  SourceLoc loc; // where it was written (a Name's error points there)
 
   static Val error() { return Val{}; }
-  static Val tensor(ValueId id, LocRef loc) {
+  static Val tensor(ValueId id, const SourceLoc &loc) {
     Val v;
     v.kind = Kind::Tensor;
     v.id = id;
     v.loc = loc;
     return v;
   }
-  static Val ofInt(int64_t x, LocRef loc = {}) {
+  static Val ofInt(int64_t x, const SourceLoc &loc = {}) {
     Val v;
     v.kind = Kind::Int;
     v.i = x;
     v.loc = loc;
     return v;
   }
-  static Val ofFloat(double x, LocRef loc = {}) {
+  static Val ofFloat(double x, const SourceLoc &loc = {}) {
     Val v;
     v.kind = Kind::Float;
     v.f = x;
@@ -538,7 +519,7 @@ namespace {
 // An evaluated call argument.
 struct EvArg {
   std::string key; // empty: positional
-  LocRef loc;
+  SourceLoc loc;
   Val val;
 };
 
@@ -973,7 +954,7 @@ private:
   // A name in scope: a binding of this frame, a graph value under this frame's prefix
   // (`fc1.weight`, made by sugar), a const; otherwise a bare Name (an attribute value, or
   // an unknown name once something needs it as a value).
-  Val lookup(const std::string &name, LocRef loc, const Frame &f) const {
+  Val lookup(const std::string &name, const SourceLoc &loc, const Frame &f) const {
     auto it = f.vars.find(name);
     if (it != f.vars.end()) {
       Val v = it->second;
@@ -1049,7 +1030,7 @@ private:
     }
   }
 
-  Val negate(const Val &v, LocRef loc, const Frame &f) {
+  Val negate(const Val &v, const SourceLoc &loc, const Frame &f) {
     if (!operand(v, [] { return std::string("unary '-'"); }, f))
       return Val::error();
     if (v.kind == Val::Kind::Tensor)
@@ -1063,7 +1044,7 @@ private:
     return Val::ofInt(-v.i, loc);
   }
 
-  Val binary(char op, const Val &a, const Val &b, LocRef loc, const Frame &f) {
+  Val binary(char op, const Val &a, const Val &b, const SourceLoc &loc, const Frame &f) {
     auto what = [op] { return std::string("operator '") + op + "'"; };
     bool okA = operand(a, what, f), okB = operand(b, what, f);
     if (!okA || !okB)
@@ -1107,7 +1088,7 @@ private:
   }
 
   // Appends one node after inferring its type; reports the op's own message at `loc`.
-  Val emitOp(const std::string &op, std::vector<ValueId> inputs, AttrMap attrs, LocRef loc,
+  Val emitOp(const std::string &op, std::vector<ValueId> inputs, AttrMap attrs, const SourceLoc &loc,
              const Frame &f) {
     const OpDef *def = opRegistry().find(op);
     if (!def) {
