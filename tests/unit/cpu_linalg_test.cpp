@@ -38,15 +38,16 @@ void expectGemmAllTransposes(int64_t m, int64_t n, int64_t k, double tol) {
 TEST(CpuGemm, AllTransposeCombinations) { expectGemmAllTransposes(5, 7, 3, 1e-14); }
 
 // GEMMs of 4M multiply-adds and more are split into one block of c per thread: by
-// columns when m < n, by rows otherwise, in blocks of 16 that do not divide these
-// sizes; with too few blocks for the threads, OpenBLAS threads the whole product.
+// columns when m < n, by rows otherwise, in units of 16 that do not divide these sizes
+// (200 = 12.5 units: 6 + 6.5 on two threads, 4 + 4 + 4.5 on three); when that
+// dimension is too narrow for the threads, OpenBLAS threads the whole product.
 TEST(CpuGemm, SplitAcrossThreadsMatchesNaiveProduct) {
   const int saved = omp_get_max_threads();
   for (int threads : {2, 3}) {
     omp_set_num_threads(threads);
-    expectGemmAllTransposes(70, 150, 420, 1e-11); // by columns
-    expectGemmAllTransposes(150, 70, 420, 1e-11); // by rows
-    expectGemmAllTransposes(9, 12, 40000, 1e-10); // one block: not split
+    expectGemmAllTransposes(70, 200, 420, 1e-11); // by columns
+    expectGemmAllTransposes(200, 70, 420, 1e-11); // by rows
+    expectGemmAllTransposes(9, 12, 40000, 1e-10); // too narrow: not split
   }
   omp_set_num_threads(saved);
 }

@@ -97,18 +97,20 @@ void blasGemm<double>(bool ta, bool tb, blasint m, blasint n, blasint k, double 
 // One GEMM on `threads` threads, c split into one block per thread, each an OpenBLAS call
 // on its own thread. OpenBLAS's own threading shares one packed panel between the threads
 // and synchronizes them after every block of it; at the MLPs' sizes that costs a quarter
-// of the time (784x512x128, the first layer's weight gradient: 270 GFLOP/s split this
-// way against 190 with OpenBLAS's threads). Each thread packs all of the operand it
-// shares, so the split runs along the other one: c's columns when a is the smaller, its
-// rows otherwise. Blocks are whole multiples of 16 elements (one cache line of floats).
-// Returns false, computing nothing, when that dimension has too few blocks to share.
+// of the time (784x512x128, the first layer's weight gradient: 265 GFLOP/s split this
+// way against 200 with OpenBLAS's threads, bench/sgemm_ceiling.cpp). Each thread packs
+// all of the operand it shares, so the split runs along the other one: c's columns when a
+// is the smaller, its rows otherwise. Blocks are whole multiples of 16 elements (one cache
+// line of floats) and at least 64 wide. Returns false, computing nothing, when that
+// dimension is too narrow for so many blocks: with many threads, OpenBLAS's own
+// two-dimensional split beats one in which every thread packs the whole shared operand.
 template <typename T>
 bool splitGemm(int threads, bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T *a,
                const T *b, T beta, T *c) {
   const bool byColumns = m < n;
   const int64_t extent = byColumns ? n : m;
   const int64_t units = (extent + 15) / 16;
-  if (units < threads)
+  if (units < 4 * int64_t(threads))
     return false;
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
 #pragma omp parallel num_threads(threads)
