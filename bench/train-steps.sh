@@ -8,7 +8,8 @@
 # It prints median step time, samples/s and peak RSS per run, and the ratios. Each
 # configuration runs REPEATS times, interleaved (nng -O0, -O2, PyTorch, then again), and
 # the table keeps each one's fastest run: on a shared VM a run can lose half its speed
-# to a neighbour, and the fastest is the one least disturbed.
+# to a neighbour, and the fastest is the one least disturbed. The verdicts also list the
+# ratio of each repeat's back-to-back -O2 and PyTorch runs, to show how steady it is.
 #   bench/train-steps.sh                  # all four models, nng from build/
 #   MODELS="mlp cnn" STEPS_SCALE=0.5 bench/train-steps.sh
 # Environment: BUILD (nng's build folder, default build), THREADS (2), MODELS (all),
@@ -51,7 +52,7 @@ for m in $models; do
   IFS='|' read -r file config batch steps peer target <<<"${spec[$m]}"
   steps=$(awk -v s="$steps" -v k="$scale" 'BEGIN { n = int(s * k); print (n < 5 ? 5 : n) }')
   echo "$m: $steps steps of batch $batch, $repeats times ..." >&2
-  for _ in $(seq "$repeats"); do
+  for rep in $(seq "$repeats"); do
   for level in 0 2; do
     out=$tmp/$m.O$level.json
     if (cd "$tmp" && "$nng" train "$root/$file" --config "$root/$config" -O$level \
@@ -59,7 +60,7 @@ for m in $models; do
         --set data.batch_size="$batch" --set "checkpoint.dir=$tmp/runs" \
         --set "log.metrics=''" --set log.progress=none --set data.test.limit=256 \
         --set eval_every=0) >"$out" 2>"$tmp/err"; then
-      echo "{\"model\": \"$m\", \"run\": \"nng -O$level\", \"target\": $target, \"result\": $(tail -n1 "$out")}" >>"$results"
+      echo "{\"model\": \"$m\", \"repeat\": $rep, \"run\": \"nng -O$level\", \"target\": $target, \"result\": $(tail -n1 "$out")}" >>"$results"
     else
       echo "nng -O$level failed on $m:" >&2
       tail -n 5 "$tmp/err" >&2
@@ -68,7 +69,7 @@ for m in $models; do
   # shellcheck disable=SC2086 # $peer is words
   if "$py" "$root/bench/pytorch_mlp.py" $peer --batch "$batch" --steps "$steps" \
       --threads "$threads" --json >"$tmp/$m.torch.json" 2>"$tmp/err"; then
-    echo "{\"model\": \"$m\", \"run\": \"pytorch\", \"target\": $target, \"result\": $(tail -n1 "$tmp/$m.torch.json")}" >>"$results"
+    echo "{\"model\": \"$m\", \"repeat\": $rep, \"run\": \"pytorch\", \"target\": $target, \"result\": $(tail -n1 "$tmp/$m.torch.json")}" >>"$results"
   else
     echo "pytorch failed on $m:" >&2
     tail -n 5 "$tmp/err" >&2
@@ -80,8 +81,10 @@ done
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 by = {}
-for r in rows:  # the fastest of the repeats
-    runs = by.setdefault(r["model"], {})
+per_repeat = {}  # (model, repeat) -> run -> samples/s
+for r in rows:
+    per_repeat.setdefault((r["model"], r["repeat"]), {})[r["run"]] = r["result"]["samples_per_s"]
+    runs = by.setdefault(r["model"], {})  # the fastest of the repeats
     best = runs.get(r["run"])
     if best is None or r["result"]["samples_per_s"] > best["result"]["samples_per_s"]:
         runs[r["run"]] = r
@@ -102,8 +105,12 @@ for model, runs in by.items():
     if o2 and torch:
         ratio = o2["result"]["samples_per_s"] / torch["result"]["samples_per_s"]
         target = o2["target"]
+        pairs = [f"{runs_['nng -O2'] / runs_['pytorch']:.2f}"
+                 for (m, _), runs_ in sorted(per_repeat.items())
+                 if m == model and "nng -O2" in runs_ and "pytorch" in runs_]
         verdicts.append(f"{model}: nng -O2 / pytorch = {ratio:.2f}x, target {target:.1f}x: "
-                        f"{'met' if ratio >= target else 'NOT met'}")
+                        f"{'met' if ratio >= target else 'NOT met'} "
+                        f"(each repeat: {', '.join(pairs)})")
 widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
 for row in table:
     print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
