@@ -141,13 +141,18 @@ static Attr coerce(const std::string &op, const AttrSpec &spec, const Attr &a) {
   return fail();
 }
 
+// The spec of `op`'s attribute `name` (one at most: OpRegistry::add checks), or nullptr.
+static const AttrSpec *specFor(const OpDef &op, const std::string &name) {
+  for (const AttrSpec &s : op.attrs)
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
 AttrMap completeAttrs(const OpDef &op, const AttrMap &given) {
   AttrMap out;
   for (const auto &kv : given) {
-    const AttrSpec *spec = nullptr;
-    for (const AttrSpec &s : op.attrs)
-      if (s.name == kv.first)
-        spec = &s;
+    const AttrSpec *spec = specFor(op, kv.first);
     if (!spec) {
       std::vector<std::string> known;
       for (const AttrSpec &s : op.attrs)
@@ -199,10 +204,7 @@ bool attrsComplete(const OpDef &op, const AttrMap &attrs) {
   if (attrs.size() != op.attrs.size())
     return false;
   for (const auto &kv : attrs) {
-    const AttrSpec *spec = nullptr;
-    for (const AttrSpec &s : op.attrs)
-      if (s.name == kv.first)
-        spec = &s;
+    const AttrSpec *spec = specFor(op, kv.first);
     if (!spec || !normalized(spec->type, kv.second))
       return false;
   }

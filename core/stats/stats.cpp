@@ -603,7 +603,7 @@ std::string statsJson(const ModelStats &s) {
     e["phase"] = phaseName(n.phase);
     e["flops"] = flopsJson(n.flops);
     e["bytes"] = n.bytes;
-    e["loc"] = n.loc.valid() ? J(n.loc.file.str() + ":" + std::to_string(n.loc.line)) : J(nullptr);
+    e["loc"] = n.loc.valid() ? J(locStr(n.loc)) : J(nullptr);
     e["note"] = n.note;
     nodes.push_back(e);
   }
