@@ -63,12 +63,15 @@ AxisSplit splitAt(const Dims &shape, int64_t axis);
 // means every axis (the registry's default for sum/mean/max).
 uint32_t reduceMask(const Dims &shape, const std::vector<int64_t> &axes);
 
-// Loops with fewer elements than this run on one thread. Below it (1 MiB of floats
-// per operand) the operands fit one core's L2 cache, where the previous kernel left
-// them; splitting the loop costs more in fork/join and in moving cache lines to the
-// other core than it saves (784-64-10's SGD update at batch 32: 0.018 ms per step on
-// one thread, 0.035 ms on two).
-constexpr int64_t kParallelMin = int64_t(1) << 18;
+// Loops with fewer elements than this run on one thread. Splitting a loop costs a
+// fork/join, and far more when the other thread has gone to sleep between parallel
+// regions (GOMP_SPINCOUNT, cli/main.cpp): 784-64-10's SGD update of its 50k-element
+// weight at batch 32 took 0.018 ms per step on one thread, 0.035 ms on two. From 128k
+// elements (512 KiB of floats per operand) the loop itself outweighs that: splitting
+// 784-512-256-10's update of fc2.weight (131k elements, three operands) took its six
+// updates from 0.19 to 0.14 ms per step, and the whole step from 1.89 to 1.80 ms
+// (medians of 8 interleaved runs; at 256k, the threshold before, it ran on one thread).
+constexpr int64_t kParallelMin = int64_t(1) << 17;
 
 // Full reductions sum blocks of this many terms, one block per task, and add the
 // block sums in order; the result does not depend on the number of threads.
