@@ -86,10 +86,11 @@ private:
   std::vector<std::thread> threads_;
 };
 
-// The nodes whose CPU kernels use every core by themselves with symbolic dimensions
-// bound to `batch`: at least 2^15 FLOPs or output elements, the size from which the
-// CPU kernels go multi-threaded (kParallelMin in core/cpu/kernels/common.h; OpenBLAS
-// threads GEMMs of more than 2^18 multiply-adds). For StreamRunner::setAlone.
+// The nodes whose CPU kernels may use every core by themselves with symbolic dimensions
+// bound to `batch`: at least 2^15 FLOPs or output elements, below the sizes from which
+// the CPU kernels go multi-threaded (loops of kParallelMin elements in
+// core/cpu/kernels/common.h, GEMMs of 4M multiply-adds in linalg.cpp), so that no such
+// kernel runs beside another. For StreamRunner::setAlone.
 std::vector<bool> nodesUsingAllCores(const Graph &g, int64_t batch);
 
 } // namespace nng
