@@ -146,7 +146,8 @@ Command addTrain(CLI::App &root) {
                 "print the effective config (defaults filled in) and exit");
   app->add_flag("--json", a->json, "print the result as one JSON object on stdout");
   app->add_flag("--profile", a->profile,
-                "print each op's kernel time per training step at the end (stderr)");
+                "print the kernel time per training step of each op and of the\n"
+                "costliest nodes, with their source lines, at the end (stderr)");
   addPassFlags(app, a->passes, /*forTraining=*/true);
   app->footer("Progress goes to stderr (a bar on a terminal, plain lines otherwise); metrics\n"
               "to the JSONL file of log.metrics; checkpoints to checkpoint.dir. Ctrl-C (or\n"

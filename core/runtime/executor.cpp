@@ -231,11 +231,21 @@ void Executor::run(const KernelContext &ctx, size_t begin, size_t end) {
     const auto t0 = std::chrono::steady_clock::now();
     runNode(n, ctx);
     backend_.synchronize();
-    auto &slot = opTime_[nodes[n].op];
-    slot.first +=
+    NodeTime &slot = nodeTime_[n];
+    slot.ms +=
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    ++slot.second;
+    ++slot.calls;
   }
+}
+
+std::map<std::string, Executor::NodeTime> Executor::opProfile() const {
+  std::map<std::string, NodeTime> ops;
+  for (size_t n = 0; n < nodeTime_.size(); ++n) {
+    NodeTime &op = ops[g_.nodes()[n].op];
+    op.ms += nodeTime_[n].ms;
+    op.calls += nodeTime_[n].calls;
+  }
+  return ops;
 }
 
 } // namespace nng

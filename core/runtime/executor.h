@@ -64,9 +64,19 @@ public:
   // Runs nodes [begin, end) of the graph in order (default: all).
   void run(const KernelContext &ctx, size_t begin = 0, size_t end = SIZE_MAX);
 
-  // Per-op wall time of every run() since enableProfile(), in milliseconds.
-  void enableProfile() { profile_ = true; }
-  const std::map<std::string, std::pair<double, int64_t>> &profile() const { return opTime_; }
+  // Wall time of each node's kernel over every run() since enableProfile(), in
+  // milliseconds, indexed by NodeId; profiled runs go node by node, without streams.
+  struct NodeTime {
+    double ms = 0;
+    int64_t calls = 0;
+  };
+  void enableProfile() {
+    profile_ = true;
+    nodeTime_.assign(g_.nodes().size(), NodeTime{});
+  }
+  const std::vector<NodeTime> &nodeProfile() const { return nodeTime_; }
+  // The same summed per op.
+  std::map<std::string, NodeTime> opProfile() const;
 
   const Graph &graph() const { return g_; }
   Backend &backend() { return backend_; }
@@ -105,7 +115,7 @@ private:
   // indexes arrays.
   std::vector<std::vector<Tensor>> nodeInputs_;
   bool profile_ = false;
-  std::map<std::string, std::pair<double, int64_t>> opTime_; // op -> (ms, calls)
+  std::vector<NodeTime> nodeTime_;
 };
 
 } // namespace nng

@@ -16,6 +16,7 @@
 #include "core/data/batcher.h"
 #include "core/ops/registry.h"
 #include "core/passes/pass_manager.h"
+#include "core/print/nn_printer.h"
 #include "core/train/checkpoint.h"
 #include "core/train/optimizer.h"
 
@@ -50,28 +51,56 @@ int64_t countCorrect(Session &s, const Head &head, const Batch &b) {
   return correct;
 }
 
-// Per-op time over the steps, most expensive first. Evaluation runs are not
-// profiled separately: they count towards the forward ops.
-std::string profileTable(const std::map<std::string, std::pair<double, int64_t>> &ops,
-                         int64_t steps) {
-  std::vector<std::pair<std::string, std::pair<double, int64_t>>> rows(ops.begin(), ops.end());
-  std::sort(rows.begin(), rows.end(),
-            [](const auto &a, const auto &b) { return a.second.first > b.second.first; });
+// The nodes listed by name in the profile: the most expensive ones, enough to show
+// where a step goes without printing a large model's every node.
+constexpr size_t kProfiledNodes = 12;
+
+// Kernel time per step, most expensive first: per op, then the nodes that cost the
+// most, each with the source line it comes from. Evaluation runs are not profiled
+// separately: they count towards the forward nodes.
+std::string profileTable(const Executor &ex, int64_t steps) {
+  using NodeTime = Executor::NodeTime;
+  const double perStep = static_cast<double>(std::max<int64_t>(steps, 1));
+  const std::map<std::string, NodeTime> ops = ex.opProfile();
   double total = 0;
-  for (const auto &r : rows)
-    total += r.second.first;
-  const double perStep = std::max<int64_t>(steps, 1);
+  for (const auto &op : ops)
+    total += op.second.ms;
+  auto share = [total](double ms) { return total > 0 ? 100 * ms / total : 0.0; };
+
+  std::vector<std::pair<std::string, NodeTime>> rows(ops.begin(), ops.end());
+  std::sort(rows.begin(), rows.end(),
+            [](const auto &a, const auto &b) { return a.second.ms > b.second.ms; });
   std::string out = "profile (kernel time per training step):\n"
                     "  op                          ms/step   share  calls/step\n";
-  char line[160];
-  for (const auto &r : rows) {
-    std::snprintf(line, sizeof line, "  %-26s %8.3f  %5.1f%%  %10.1f\n", r.first.c_str(),
-                  r.second.first / perStep, total > 0 ? 100 * r.second.first / total : 0.0,
-                  static_cast<double>(r.second.second) / perStep);
+  char line[256];
+  for (const auto &[op, t] : rows) {
+    std::snprintf(line, sizeof line, "  %-26s %8.3f  %5.1f%%  %10.1f\n", op.c_str(),
+                  t.ms / perStep, share(t.ms), static_cast<double>(t.calls) / perStep);
     out += line;
   }
-  std::snprintf(line, sizeof line, "  %-26s %8.3f", "total", total / perStep);
-  return out + line;
+  std::snprintf(line, sizeof line, "  %-26s %8.3f\n", "total", total / perStep);
+  out += line;
+
+  const Graph &g = ex.graph();
+  const std::vector<NodeTime> &times = ex.nodeProfile();
+  std::vector<size_t> order(times.size());
+  for (size_t n = 0; n < order.size(); ++n)
+    order[n] = n;
+  const size_t shown = std::min(kProfiledNodes, order.size());
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(shown), order.end(),
+                    [&](size_t a, size_t b) { return times[a].ms > times[b].ms; });
+  const std::vector<std::string> names = printedNames(g);
+  out += "  costliest nodes               op                   ms/step   share  source\n";
+  for (size_t i = 0; i < shown; ++i) {
+    const Node &node = g.nodes()[order[i]];
+    const double ms = times[order[i]].ms;
+    std::snprintf(line, sizeof line, "  %-29s %-18s %8.3f  %5.1f%%  %s\n",
+                  names[static_cast<size_t>(node.output)].c_str(), node.op.c_str(), ms / perStep,
+                  share(ms), node.loc.valid() ? node.loc.str().c_str() : "-");
+    out += line;
+  }
+  out.pop_back(); // the notice adds the last newline
+  return out;
 }
 
 double scalarOf(Session &s, ValueId v) { return s.exec().read<float>(v)[0]; }
@@ -456,7 +485,7 @@ TrainResult train(const Graph &model, TrainConfig cfg, const TrainOptions &opts)
     }
   }
   if (opts.profile)
-    progress.notice(profileTable(s.exec().profile(), static_cast<int64_t>(stepMs.size())));
+    progress.notice(profileTable(s.exec(), static_cast<int64_t>(stepMs.size())));
   std::sort(stepMs.begin(), stepMs.end());
   r.stepMsMedian = stepMs.empty() ? 0 : stepMs[stepMs.size() / 2];
   r.samplesPerSec = trainSeconds > 0 ? static_cast<double>(trainSamples) / trainSeconds : 0;

@@ -146,4 +146,34 @@ else
     fail "pred.npy differs from the CSV output: $(head -n 3 "$tmp/why")"
 fi
 
+# ---- train --profile: kernel time per op, then the costliest nodes, each with the
+# source line it comes from. The step has 9 nodes, under the 12 listed, so each is
+# there once; the updates run once a step; both tables' shares add up to 100%.
+"$nng" train "$model" --config "$tmp/c.yaml" --steps 5 --profile --json \
+  --set checkpoint.dir="$tmp/ck_profile" >"$tmp/out" 2>"$tmp/err"
+code=$?
+[[ $code -eq 0 ]] || fail "train --profile: exit code $code"
+[[ $(wc -l <"$tmp/out") -eq 1 ]] || fail "train --profile --json: stdout is not one line"
+grep -q -x "profile (kernel time per training step):" "$tmp/err" ||
+  fail "train --profile: no profile heading on stderr"
+ops=$(sed -n '/^  op /,/^  total /p' "$tmp/err" | sed '1d;$d')
+for op in matmul add cross_entropy cross_entropy_grad constant matmul_grad sum_to sgd_update; do
+  [[ $(awk -v op=$op '$1 == op' <<<"$ops" | wc -l) -eq 1 ]] || fail "train --profile: no row for op $op"
+done
+[[ $(awk '$1 == "sgd_update" { print $4 }' <<<"$ops") == 2.0 ]] ||
+  fail "train --profile: sgd_update is not 2.0 calls a step"
+nodes=$(sed -n '/^  costliest nodes /,$p' "$tmp/err" | sed '1d')
+[[ $(wc -l <<<"$nodes") -eq 9 ]] || fail "train --profile: not 9 node rows: $nodes"
+grep -q -E "^  loss +cross_entropy .* $model:7:10\$" <<<"$nodes" ||
+  fail "train --profile: no row for loss with its source line"
+grep -q -E "^  optim\.logits\.weight\.updated +sgd_update .* $model:6:12\$" <<<"$nodes" ||
+  fail "train --profile: no row for the weight update with its source line"
+for table in "$ops" "$nodes"; do
+  awk '{ for (i = 1; i <= NF; ++i) if ($i ~ /%$/) s += $i } END { exit !(s > 99.4 && s < 100.6) }' \
+    <<<"$table" ||
+    fail "train --profile: shares do not add up to 100%: $table"
+done
+awk '$1 == "total" { t = $2 } END { exit !(t > 0) }' "$tmp/err" ||
+  fail "train --profile: no positive total"
+
 finish train_flow_test
